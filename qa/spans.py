@@ -1,0 +1,99 @@
+"""Sentence spans and line numbers: exact character offsets into a text, never rewritten text.
+
+Used by ingestion (chunks are runs of whole sentences), by the extractive answerer (it quotes whole
+sentences) and by the cite step (it aligns model sentences to source sentences).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+# Words that end with a period without ending a sentence.
+_TITLES = frozenset(
+    "mr mrs ms dr prof sr jr st mt gen col lt sgt capt cmdr adm gov sen rep pres rev hon".split()
+)
+# These end a sentence unless a lowercase word or a number follows ("etc. and", "No. 5").
+_ABBREVIATIONS = frozenset(
+    "inc ltd co corp dept univ assn bros vs etc al approx est fig no nos vol pp ed eds "
+    "jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e cf viz".split()
+)
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*")
+_INITIALS = re.compile(r"(?:\b[A-Za-z]\.)+[A-Za-z]?$")  # U.S, U.N, J.R.R
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentences of text[start:end] as spans with offsets into `text`, whitespace trimmed.
+
+    A sentence ends at terminal punctuation followed by whitespace, or at a line break (headings,
+    list items and paragraphs are their own sentences). Abbreviations and initials (Mr., U.S.) do
+    not end a sentence.
+    """
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    pos = start
+    for line in re.finditer(r"[^\n]+", text[start:end]):
+        line_start, line_end = start + line.start(), start + line.end()
+        pos = line_start
+        for m in _END.finditer(text, line_start, line_end):
+            stop = m.end()
+            if stop < line_end and not text[stop].isspace():
+                continue  # 3.5, U.S.-led, "...", etc.
+            if _is_abbreviation(text, line_start, m.start(), stop, line_end):
+                continue
+            _append(spans, text, pos, stop)
+            pos = stop
+        _append(spans, text, pos, line_end)
+    return spans
+
+
+def _is_abbreviation(text: str, line_start: int, dot: int, stop: int, line_end: int) -> bool:
+    if text[dot] != "." or stop - dot != 1:
+        return False
+    before = _WORD_BEFORE.search(text, line_start, dot)
+    if not before:
+        return False
+    word = before.group(1)
+    nxt = text[stop:line_end].lstrip()[:1]
+    lower = word.lower().rstrip(".")
+    if lower in _TITLES:
+        return True
+    if lower in _ABBREVIATIONS:
+        return nxt.islower() or nxt.isdigit()
+    # Initials such as U.S. or U.N.: an abbreviation unless what follows starts a new sentence
+    # with a common word; we keep them joined when a capitalised word follows too ("U.S. President").
+    if _INITIALS.search(word + "."):
+        return bool(nxt) and (nxt.isupper() or nxt.islower() or nxt.isdigit())
+    return False
+
+
+def _append(spans: list[Span], text: str, start: int, end: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append(Span(start, end))
+
+
+class LineIndex:
+    """Maps character offsets of a text to 1-based line numbers."""
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def line(self, offset: int) -> int:
+        return bisect_right(self._starts, offset)
+
+
+def line_of(text: str, offset: int) -> int:
+    """1-based line number of `offset` in `text`."""
+    return text.count("\n", 0, offset) + 1

@@ -1,0 +1,144 @@
+"""The typed results `qa` passes around. Leaf module: imports nothing from `qa`.
+
+Offsets are always character offsets into the *source text* of a file: the file decoded as UTF-8 for
+.txt/.md, the extracted text for other formats (see `qa.readers`). `text[start:end] == quote` holds
+for every `Citation` that `qa` returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Backend = Literal["extractive", "openai"]
+VerifyStatus = Literal["ok", "source changed", "quote not found", "source missing"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of one source file, as stored in the index."""
+
+    id: str  # stable: derived from source, file sha256 and offsets
+    source: str  # path relative to seeds/, with forward slashes
+    start: int  # text[start:end] == self.text
+    end: int
+    text: str
+    sha256: str  # of the source file's bytes
+    page: int | None = None  # 1-based page of `start` for paged formats (PDF)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its fused retrieval score (higher is better)."""
+
+    chunk: Chunk
+    score: float
+
+    @property
+    def source(self) -> str:
+        return self.chunk.source
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered citation: an exact span of a source file that supports part of the answer."""
+
+    n: int  # the marker number, [n] in Answer.text; 1..len(citations), in order of first use
+    source: str  # path relative to seeds/
+    start: int  # character offsets into the source text; text[start:end] == quote
+    end: int
+    quote: str
+    line_start: int  # 1-based lines of the source text that the span covers
+    line_end: int
+    sha256: str  # of the source file when the answer was made; lets `verify` tell what changed
+    page: int | None = None  # 1-based, for paged formats
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the answer and the citations that back it."""
+
+    text: str  # as shown, markers included
+    citations: tuple[int, ...]  # citation numbers
+    supported: bool  # False: no citation, or its citation does not support this sentence
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `qa.answer()` returns."""
+
+    question: str
+    text: str  # the answer with [n] markers; the fixed NO_ANSWER sentence when not supported
+    supported: bool  # False when the sources do not answer the question
+    citations: list[Citation] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+    standalone_question: str = ""  # the question as retrieved (follow-ups rewritten with history)
+    backend: Backend = "extractive"
+    notice: str = ""  # e.g. why the model was not used and the extractive answer is shown instead
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready. Carries no secret (no API key, no endpoint credentials)."""
+        return {
+            "question": self.question,
+            "text": self.text,
+            "supported": self.supported,
+            "citations": [c.to_dict() for c in self.citations],
+            "sentences": [
+                {"text": s.text, "citations": list(s.citations), "supported": s.supported}
+                for s in self.sentences
+            ],
+            "standalone_question": self.standalone_question,
+            "backend": self.backend,
+            "notice": self.notice,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        return cls(
+            question=data.get("question", ""),
+            text=data["text"],
+            supported=bool(data["supported"]),
+            citations=[Citation.from_dict(c) for c in data.get("citations", [])],
+            sentences=[
+                Sentence(s["text"], tuple(s["citations"]), bool(s["supported"]))
+                for s in data.get("sentences", [])
+            ],
+            standalone_question=data.get("standalone_question", ""),
+            backend=data.get("backend", "extractive"),
+            notice=data.get("notice", ""),
+        )
+
+
+@dataclass(frozen=True)
+class CitationCheck:
+    """The result of re-checking one citation against the current source files."""
+
+    n: int
+    source: str
+    status: VerifyStatus
+    detail: str = ""  # for "source changed": where the quote is now
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one indexing run did."""
+
+    files_seen: int = 0
+    files_indexed: int = 0  # new or changed files (re-chunked and embedded)
+    files_unchanged: int = 0
+    files_removed: int = 0
+    files_skipped: int = 0  # unreadable, empty or unsupported files (each has a warning)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    warnings: tuple[str, ...] = ()
