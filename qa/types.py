@@ -24,6 +24,7 @@ class Chunk:
     end: int
     text: str
     sha256: str  # of the source file's bytes
+    line: int = 1  # 1-based line of `start` in the source text
     page: int | None = None  # 1-based page of `start` for paged formats (PDF)
 
 

@@ -1,0 +1,214 @@
+"""The one place that chains index -> retrieve -> answer -> cite. `answer()` is the public entry.
+
+    from qa import answer
+    a = answer("Where did Putin propose holding the talks?")
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.cite import citation_for, verify as verify_citations, with_marker
+from qa.config import MAX_QUESTION_CHARS, Settings
+from qa.embed import BulkEmbedder, Embedder, embed_for_indexing
+from qa.errors import QuestionError, SourceError
+from qa.extractive import NO_ANSWER, Lexicon, Pick, SentenceVectors, pick
+from qa.indexer import plan, update
+from qa.readers import read_source
+from qa.retrieve import Retriever
+from qa.store import Store
+from qa.types import Answer, Citation, CitationCheck, IndexReport, Passage, Sentence
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    source: str
+    chunks: int
+    sha256: str
+
+
+class Engine:
+    """Holds what answering needs between questions: settings, model, index, caches.
+
+    Thread-safe: the chat serves many users from one Engine.
+    """
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.retriever = Retriever(store, settings.top_k)
+        self.vectors = SentenceVectors(embedder)
+        self._lexicon: tuple[str, Lexicon] | None = None
+        self._seen_files: tuple | None = None  # (path, size, mtime) of seeds/ at the last check
+        self._index_lock = threading.Lock()
+        self._bulk: list[BulkEmbedder] = []
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Engine:
+        settings = settings or Settings.from_env()
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        store = Store.open(settings.index_dir, settings.chroma_url)
+        return cls(settings, store, Embedder())
+
+    # --- the index -----------------------------------------------------------------------------
+    def refresh(self, rebuild: bool = False) -> IndexReport:
+        """Brings the index up to date with seeds/ (incremental; `rebuild` starts from empty)."""
+        with self._index_lock:
+            note = ""
+            if rebuild:
+                self.store, note = Store.rebuild(self.settings.index_dir, self.settings.chroma_url)
+                self.retriever = Retriever(self.store, self.settings.top_k)
+            report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
+                            self.embedder.token_counts)
+            self._seen_files = _stat_seeds(self.settings.seeds_dir)
+            if note:
+                report = IndexReport(**{**report.__dict__, "warnings": (note, *report.warnings)})
+            return report
+
+    def ensure_index(self) -> IndexReport | None:
+        """Updates the index if seeds/ changed since the last look (a cheap stat check first)."""
+        seen = _stat_seeds(self.settings.seeds_dir)
+        if seen == self._seen_files:
+            return None
+        with self._index_lock:
+            todo = plan(self.store, self.settings.seeds_dir)
+            report = None
+            if todo.stale:
+                report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
+                                self.embedder.token_counts, todo)
+            self._seen_files = seen
+        if self.store.count() == 0:
+            raise SourceError(f"no documents are indexed: put .txt or .md files in "
+                              f"{self.settings.seeds_dir} (or set QA_SEEDS_DIR)")
+        return report
+
+    def _embed_for_index(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        return embed_for_indexing(self.embedder, texts, self._bulk)
+
+    def documents(self) -> list[DocumentInfo]:
+        return sorted((DocumentInfo(r.source, r.chunks, r.sha256)
+                       for r in self.store.files().values()), key=lambda d: d.source)
+
+    def source_text(self, source: str) -> str:
+        """The text that citation offsets of `source` point into."""
+        return read_source(self.settings.seeds_dir / source, source).text
+
+    def verify(self, answer: Answer) -> list[CitationCheck]:
+        return verify_citations(answer, self.settings.seeds_dir)
+
+    # --- answering -----------------------------------------------------------------------------
+    def retrieve(self, question: str, history: Sequence[str] = ()) -> tuple[list[Passage], Query]:
+        query = self._query(question, history)
+        passages = self.retriever.retrieve(query.texts, query.vectors)
+        return passages, query
+
+    def answer(self, question: str, history: Sequence[str] | None = None) -> Answer:
+        question, history = _check_question(question), list(history or [])
+        self.ensure_index()
+        passages, query = self.retrieve(question, history)
+        chosen = pick(question, history, passages, query.vectors[0], query.context_vector,
+                      self.vectors, self._lexicon_now())
+        return answer_from_pick(question, query.standalone, chosen)
+
+    def answer_stream(self, question: str, history: Sequence[str] | None = None
+                      ) -> Iterator[str | Answer]:
+        """Yields pieces of the answer text as they are ready, then the final Answer."""
+        result = self.answer(question, history)
+        yield result.text
+        yield result
+
+    def _query(self, question: str, history: Sequence[str]) -> Query:
+        if not history:
+            vec = self.embedder.embed_one(question)
+            return Query(question, (question,), (vec,), None)
+        standalone = f"{history[-1]} {question}"
+        q_vec, ctx_vec = self.embedder.embed([question, standalone])
+        return Query(standalone, (question, standalone), (q_vec, ctx_vec), ctx_vec)
+
+    def _lexicon_now(self) -> Lexicon:
+        version = self.store.fingerprint()
+        cached = self._lexicon
+        if cached is None or cached[0] != version:
+            cached = (version, Lexicon(self.retriever.bm25().chunks))
+            self._lexicon = cached
+        return cached[1]
+
+
+@dataclass(frozen=True)
+class Query:
+    standalone: str  # what is retrieved
+    texts: tuple[str, ...]  # for BM25
+    vectors: tuple  # for vector search; [0] is the question itself
+    context_vector: object  # question + history, or None
+
+
+def answer_from_pick(question: str, standalone: str, chosen: Pick) -> Answer:
+    if not chosen.supported:
+        return Answer(question=question, text=NO_ANSWER, supported=False,
+                      standalone_question=standalone)
+    citations: list[Citation] = []
+    sentences: list[Sentence] = []
+    for n, cand in enumerate(chosen.sentences, start=1):
+        citations.append(citation_for(n, cand.chunk, cand.span.start, cand.span.end))
+        sentences.append(Sentence(with_marker(cand.text, [n]), (n,), True))
+    return Answer(question=question, text=" ".join(s.text for s in sentences), supported=True,
+                  citations=citations, sentences=sentences, standalone_question=standalone)
+
+
+def _check_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("the question is empty: type a question about your documents")
+    question = question.strip()
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is {len(question):,} characters long; the limit is "
+                            f"{MAX_QUESTION_CHARS:,}: ask something shorter")
+    return question
+
+
+def _stat_seeds(seeds_dir: Path) -> tuple:
+    if not seeds_dir.is_dir():
+        return ()
+    out = []
+    for p in sorted(seeds_dir.rglob("*")):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+# --- module-level conveniences: one shared Engine per settings ----------------------------------
+_engines: dict[Settings, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    settings = settings or Settings.from_env()
+    with _engines_lock:
+        if settings not in _engines:
+            _engines[settings] = Engine.from_settings(settings)
+        return _engines[settings]
+
+
+def answer(question: str, history: Sequence[str] | None = None, *,
+           settings: Settings | None = None, engine: Engine | None = None) -> Answer:
+    """Answers `question` from the documents in seeds/, with citations; see `Answer`."""
+    return (engine or get_engine(settings)).answer(question, history)
+
+
+def answer_stream(question: str, history: Sequence[str] | None = None, *,
+                  settings: Settings | None = None, engine: Engine | None = None
+                  ) -> Iterator[str | Answer]:
+    return (engine or get_engine(settings)).answer_stream(question, history)
+
+
+def verify(answer: Answer, *, settings: Settings | None = None) -> list[CitationCheck]:
+    """Re-checks every citation of `answer` against the current source files."""
+    settings = settings or Settings.from_env()
+    return verify_citations(answer, settings.seeds_dir)

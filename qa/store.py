@@ -1,0 +1,247 @@
+"""The index: two Chroma collections, embedded under index/ or on a Chroma server.
+
+- `qa_chunks`: one record per chunk, with its embedding (always computed by `qa`, never by Chroma)
+  and metadata source/start/end/line/page/sha256. Written through llama-index's ChromaVectorStore,
+  so the collection is also a valid llama-index vector store.
+- `qa_files`: one record per indexed file (source -> sha256, chunk count). A file's record is written
+  only after all its chunks are stored: it is the commit marker that makes indexing safe to kill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import IndexError_, StoreError
+from qa.types import Chunk
+
+FORMAT = 1  # bump when the stored layout changes; older indexes then ask for `qa index --rebuild`
+EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+MARKER = "qa-index.json"
+CHUNKS = "qa_chunks"
+FILES = "qa_files"
+_COLLECTION_META = {"hnsw:space": "cosine", "qa_format": FORMAT, "qa_embedding": EMBEDDING_MODEL}
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    source: str
+    sha256: str
+    chunks: int
+
+
+class Store:
+    """Reads and writes the index. Build one with `Store.open(settings)`."""
+
+    def __init__(self, client: Any, location: str) -> None:
+        self.location = location
+        self._client = client
+        try:
+            self._chunks = client.get_or_create_collection(
+                CHUNKS, metadata=_COLLECTION_META, embedding_function=None)
+            self._files = client.get_or_create_collection(
+                FILES, metadata={"qa_format": FORMAT}, embedding_function=None)
+        except Exception as exc:
+            raise _wrap(exc, location) from None
+        fmt = (self._chunks.metadata or {}).get("qa_format")
+        if fmt != FORMAT:
+            raise IndexError_(f"the index at {location} was built by another version of qa "
+                              f"(format {fmt}, this is {FORMAT}): run `qa index --rebuild`")
+
+    # --- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, index_dir: Path, chroma_url: str = "") -> Store:
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if chroma_url:
+            return cls(_http_client(chroma_url, chroma_settings), chroma_url)
+        _check_marker(index_dir)
+        try:
+            client = chromadb.PersistentClient(path=str(index_dir), settings=chroma_settings)
+        except Exception as exc:
+            raise _wrap(exc, str(index_dir)) from None
+        store = cls(client, str(index_dir))
+        _write_marker(index_dir)
+        return store
+
+    @classmethod
+    def rebuild(cls, index_dir: Path, chroma_url: str = "") -> tuple[Store, str]:
+        """An empty index in place of the old one. An embedded index that cannot be used (corrupt,
+        foreign, older format) is moved aside, never deleted; the returned note says where."""
+        note = ""
+        try:
+            old = cls.open(index_dir, chroma_url)
+            for name in (CHUNKS, FILES):
+                old._call(old._client.delete_collection, name)
+        except IndexError_:
+            if chroma_url:  # a server's collections of another format: drop them by name
+                client = _http_client(chroma_url, None)
+                for name in (CHUNKS, FILES):
+                    client.delete_collection(name)
+            else:
+                aside = index_dir.with_name(f"{index_dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+                shutil.move(str(index_dir), str(aside))
+                note = f"the old index could not be used and was moved to {aside}"
+        return cls.open(index_dir, chroma_url), note
+
+    # --- files ---------------------------------------------------------------------------------
+    def files(self) -> dict[str, FileRecord]:
+        got = self._call(self._files.get, include=["metadatas"])
+        return {
+            m["source"]: FileRecord(m["source"], m["sha256"], int(m["chunks"]))
+            for m in got["metadatas"] or []
+        }
+
+    def fingerprint(self) -> str:
+        """Changes whenever any file's indexed content changes."""
+        items = sorted((r.source, r.sha256) for r in self.files().values())
+        return hashlib.sha256(json.dumps(items).encode()).hexdigest()[:16]
+
+    def commit_file(self, record: FileRecord) -> None:
+        meta = {"source": record.source, "sha256": record.sha256, "chunks": record.chunks}
+        self._call(self._files.upsert, ids=[_file_id(record.source)], embeddings=[[0.0]],
+                   metadatas=[meta])
+
+    def forget_file(self, source: str) -> None:
+        self.delete_chunks(source)
+        self._call(self._files.delete, ids=[_file_id(source)])
+
+    # --- chunks --------------------------------------------------------------------------------
+    def add_chunks(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
+        if not chunks:
+            return
+        from llama_index.core.schema import TextNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        nodes = [
+            TextNode(id_=c.id, text=c.text, embedding=[float(x) for x in e],
+                     metadata=_chunk_meta(c), start_char_idx=c.start, end_char_idx=c.end,
+                     excluded_embed_metadata_keys=list(_chunk_meta(c)),
+                     excluded_llm_metadata_keys=list(_chunk_meta(c)))
+            for c, e in zip(chunks, embeddings, strict=True)
+        ]
+        existing = set(self._call(self._chunks.get, ids=[c.id for c in chunks], include=[])["ids"])
+        nodes = [n for n in nodes if n.id_ not in existing]  # re-run after a kill: no duplicates
+        if nodes:
+            self._call(ChromaVectorStore(chroma_collection=self._chunks).add, nodes)
+
+    def delete_chunks(self, source: str, keep_sha256: str | None = None) -> None:
+        where: dict[str, Any] = {"source": source}
+        if keep_sha256:
+            where = {"$and": [where, {"sha256": {"$ne": keep_sha256}}]}
+        self._call(self._chunks.delete, where=where)
+
+    def chunk_sources(self) -> set[str]:
+        got = self._call(self._chunks.get, include=["metadatas"])
+        return {m["source"] for m in got["metadatas"] or []}
+
+    def count(self) -> int:
+        return int(self._call(self._chunks.count))
+
+    def all_chunks(self) -> list[Chunk]:
+        got = self._call(self._chunks.get, include=["documents", "metadatas"])
+        return [_to_chunk(i, d, m) for i, d, m in
+                zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+
+    def get_chunks(self, ids: list[str]) -> list[Chunk]:
+        got = self._call(self._chunks.get, ids=ids, include=["documents", "metadatas"])
+        by_id = {i: _to_chunk(i, d, m) for i, d, m in
+                 zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def query(self, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with their cosine similarity, best first."""
+        n = min(n, self.count())
+        if n == 0:
+            return []
+        got = self._call(self._chunks.query, query_embeddings=[embedding.tolist()], n_results=n,
+                         include=["documents", "metadatas", "distances"])
+        return [(_to_chunk(i, d, m), 1.0 - float(dist)) for i, d, m, dist in zip(
+            got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+            strict=True)]
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise _wrap(exc, self.location) from None
+
+
+def _file_id(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()
+
+
+def _chunk_meta(c: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {"source": c.source, "start": c.start, "end": c.end, "line": c.line,
+                            "sha256": c.sha256}
+    if c.page is not None:
+        meta["page"] = c.page
+    return meta
+
+
+def _to_chunk(id_: str, text: str, m: dict[str, Any]) -> Chunk:
+    return Chunk(id=id_, source=m["source"], start=int(m["start"]), end=int(m["end"]), text=text,
+                 sha256=m["sha256"], line=int(m.get("line", 1)), page=m.get("page"))
+
+
+def _http_client(url: str, chroma_settings: Any) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise StoreError(f"QA_CHROMA_URL={url!r} is not a URL like http://127.0.0.1:8000")
+    try:
+        return chromadb.HttpClient(host=parsed.hostname, port=parsed.port or 8000,
+                                   ssl=parsed.scheme == "https",
+                                   settings=chroma_settings or ChromaSettings(anonymized_telemetry=False))
+    except Exception as exc:
+        raise StoreError(f"the Chroma server at {url} cannot be reached ({_short(exc)}): start it "
+                         "with `chroma run` or unset QA_CHROMA_URL") from None
+
+
+def _check_marker(index_dir: Path) -> None:
+    marker = index_dir / MARKER
+    if marker.exists():
+        try:
+            info = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            raise IndexError_(f"{marker} is unreadable: run `qa index --rebuild`") from None
+        if info.get("format") != FORMAT or info.get("embedding") != EMBEDDING_MODEL:
+            raise IndexError_(f"the index at {index_dir} was built by another version of qa "
+                              f"(format {info.get('format')}): run `qa index --rebuild`")
+        return
+    if index_dir.exists() and any(not p.name.startswith(".") for p in index_dir.iterdir()):
+        raise IndexError_(f"{index_dir} holds files that are not a qa index: point QA_INDEX_DIR "
+                          "at an empty folder, or run `qa index --rebuild` to move them aside")
+
+
+def _write_marker(index_dir: Path) -> None:
+    marker = index_dir / MARKER
+    if not marker.exists():
+        marker.write_text(json.dumps({"format": FORMAT, "embedding": EMBEDDING_MODEL}) + "\n")
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:160]
+
+
+def _wrap(exc: Exception, location: str) -> Exception:
+    if location.startswith("http"):
+        return StoreError(f"the Chroma server at {location} failed ({_short(exc)}): check that it "
+                          "is running (`chroma run`) or unset QA_CHROMA_URL")
+    return IndexError_(f"the index at {location} cannot be read ({_short(exc)}): "
+                       "run `qa index --rebuild`")

@@ -1,0 +1,458 @@
+"""The web chat: a thin Gradio adapter over an engine. `build_app()` builds the app; `qa chat` launches.
+
+    app = build_app(engine=Engine.from_settings(settings))   # gr.Blocks, not launched
+    app.queue().launch(server_name="127.0.0.1")
+
+What the page shows is a pure function of the session's turns (question + Answer), rendered here as
+escaped HTML: every piece of source or answer text goes through `html.escape`, so a document that
+contains `<script>` shows as text. Citation markers `[n]` become links to the matching card of the
+sources panel; a small script (injected once through the panel's `head`) reveals and highlights the
+card, client side, so clicking never waits for the server.
+
+API for scripts: `gradio_client.Client(url).predict(question, api_name="/ask")` returns
+`Answer.to_dict()`; an optional second argument is the list of earlier questions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no phoning home
+
+import gradio as gr  # noqa: E402
+
+from qa.config import Settings  # noqa: E402
+from qa.errors import QAError, SourceError  # noqa: E402
+from qa.types import Answer, Citation, IndexReport  # noqa: E402
+
+__all__ = ["build_app", "safe_upload_name", "paragraph_around", "render_answer", "render_sources"]
+
+log = logging.getLogger(__name__)
+
+AnswerFn = Callable[[str, list[str]], "Answer | Iterable[str | Answer]"]
+UPLOAD_SUFFIXES = (".txt", ".md")
+_PARAGRAPH_LIMIT = 1200  # characters of context shown around a quote at most
+
+
+class ChatEngine(Protocol):
+    """What the chat needs from `qa.api.Engine`."""
+
+    @property
+    def settings(self) -> Settings: ...
+    def answer_stream(self, question: str, history: list[str] | None = None) -> Iterator[str | Answer]: ...
+    def source_text(self, source: str) -> str: ...
+    def documents(self) -> list[Any]: ...
+    def refresh(self) -> IndexReport: ...
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: Answer | None = None  # None: the question failed with `error`
+    error: str = ""
+
+
+# ---------------------------------------------------------------------------------------- rendering
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _marker(turn: int, n: int) -> str:
+    return (f'<a class="qa-cite" href="#qa-src-{turn}-{n}" data-turn="{turn}" data-n="{n}" '
+            f'title="Show source {n}">[{n}]</a>')
+
+
+def _linked(text: str, turn: int, numbers: set[int]) -> str:
+    """Escaped text with each known `[n]` turned into a citation link."""
+    out, pos = [], 0
+    for m in re.finditer(r"\[(\d+)\]", text):
+        n = int(m.group(1))
+        if n in numbers:
+            out += [_esc(text[pos:m.start()]), _marker(turn, n)]
+            pos = m.end()
+    out.append(_esc(text[pos:]))
+    return "".join(out)
+
+
+def render_answer(answer: Answer, turn: int) -> str:
+    """The chat bubble of one answer. Sentences without support are marked; unsupported answers
+    get their own look."""
+    if not answer.supported:
+        return (f'<div class="qa-answer qa-unsupported" data-turn="{turn}">'
+                f'<span class="qa-badge">Not in the sources</span> {_esc(answer.text)}</div>')
+    numbers = {c.n for c in answer.citations}
+    body, pos = [], 0
+    for sentence in answer.sentences:
+        at = answer.text.find(sentence.text, pos)
+        if sentence.supported or at < 0 or not sentence.text:
+            continue
+        body.append(_linked(answer.text[pos:at], turn, numbers))
+        body.append(f'<span class="qa-weak" title="No cited passage supports this sentence">'
+                    f'{_linked(sentence.text, turn, numbers)}</span>')
+        pos = at + len(sentence.text)
+    body.append(_linked(answer.text[pos:], turn, numbers))
+    notice = f'<div class="qa-notice">{_esc(answer.notice)}</div>' if answer.notice else ""
+    return f'<div class="qa-answer" data-turn="{turn}">{"".join(body)}{notice}</div>'
+
+
+def render_error(message: str) -> str:
+    return f'<div class="qa-error">⚠ {_esc(message)}</div>'
+
+
+def render_streaming(text: str) -> str:
+    return f'<div class="qa-answer qa-streaming">{_esc(text)}<span class="qa-caret">▍</span></div>'
+
+
+def paragraph_around(text: str, start: int, end: int, limit: int = _PARAGRAPH_LIMIT) -> tuple[int, int]:
+    """Offsets of the paragraph of `text` that holds text[start:end]: the blank-line block, else
+    the line, clipped at whitespace to about `limit` characters around the span."""
+    a = text.rfind("\n\n", 0, start)
+    a = 0 if a < 0 else a + 2
+    b = text.find("\n\n", end)
+    b = len(text) if b < 0 else b
+    if b - a > limit:
+        a = text.rfind("\n", 0, start) + 1
+        b = text.find("\n", end)
+        b = len(text) if b < 0 else b
+    half = limit // 2
+    if start - a > half:
+        cut = text.find(" ", start - half, start)
+        a = cut + 1 if cut >= 0 else start - half
+    if b - end > half:
+        cut = text.rfind(" ", end, end + half)
+        b = cut if cut >= 0 else end + half
+    return a, b
+
+
+def _where(c: Citation) -> str:
+    lines = f"line {c.line_start}" if c.line_start == c.line_end else f"lines {c.line_start}–{c.line_end}"
+    page = f" · page {c.page}" if c.page else ""
+    return f"{lines}{page}"
+
+
+def _card(c: Citation, turn: int, source_text: Callable[[str], str]) -> str:
+    try:
+        text = source_text(c.source)
+    except (QAError, OSError) as e:
+        text, problem = "", f"source unavailable: {e}"
+    else:
+        problem = "" if text[c.start:c.end] == c.quote else "the source has changed since this answer"
+    if problem:
+        passage = f'<mark class="qa-quote">{_esc(c.quote)}</mark>'
+        note = f'<div class="qa-card-note">{_esc(problem)}</div>'
+    else:
+        a, b = paragraph_around(text, c.start, c.end)
+        before = ("…" if a > 0 and text[a - 1] not in "\n" else "") + text[a:c.start]
+        after = text[c.end:b] + ("…" if b < len(text) and text[b] not in "\n" else "")
+        passage = f'{_esc(before)}<mark class="qa-quote">{_esc(c.quote)}</mark>{_esc(after)}'
+        note = ""
+    name = c.source.rsplit("/", 1)[-1]
+    return (
+        f'<article class="qa-card" id="qa-src-{turn}-{c.n}" data-n="{c.n}">'
+        f'<header><span class="qa-num">{c.n}</span>'
+        f'<span class="qa-file" title="{_esc(c.source)}">{_esc(name)}</span>'
+        f'<span class="qa-where">{_where(c)}</span></header>'
+        f'{note}<p class="qa-passage">{passage}</p></article>'
+    )
+
+
+def render_sources(turns: list[Turn], source_text: Callable[[str], str], selected: int | None = None) -> str:
+    """The sources panel: one section per answered turn; only `selected` (default: the last) shows."""
+    answered = [(i, t) for i, t in enumerate(turns) if t.answer is not None]
+    if not answered:
+        return ('<div class="qa-sources"><p class="qa-empty">Ask a question: the passages that '
+                'support the answer appear here, with the quoted words highlighted.</p></div>')
+    selected = answered[-1][0] if selected is None else selected
+    sections = []
+    for i, t in answered:
+        assert t.answer is not None
+        if t.answer.citations:
+            cards = "".join(_card(c, i, source_text) for c in t.answer.citations)
+        else:
+            cards = '<p class="qa-empty">No passage of the sources answers this question.</p>'
+        hidden = "" if i == selected else " hidden"
+        sections.append(
+            f'<section class="qa-turn" data-turn="{i}"{hidden}>'
+            f'<h3 class="qa-for">Sources for “{_esc(t.question)}”</h3>{cards}</section>'
+        )
+    return f'<div class="qa-sources">{"".join(sections)}</div>'
+
+
+def render_messages(turns: list[Turn]) -> list[dict[str, str]]:
+    """The chatbot value (Gradio messages format) for the turns of a session."""
+    messages = []
+    for i, t in enumerate(turns):
+        messages.append({"role": "user", "content": f'<div class="qa-question">{_esc(t.question)}</div>'})
+        body = render_answer(t.answer, i) if t.answer is not None else render_error(t.error)
+        messages.append({"role": "assistant", "content": body})
+    return messages
+
+
+# ------------------------------------------------------------------------------------------ uploads
+
+
+def safe_upload_name(name: str) -> str:
+    """A file name that is safe to create in seeds/: no directories, no hidden files, a short
+    ASCII-ish stem of letters, digits, `-`, `_`, `.`; the suffix must be .txt or .md."""
+    base = unicodedata.normalize("NFKC", re.split(r"[\\/]", name)[-1]).strip()
+    stem, dot, suffix = base.rpartition(".")
+    suffix = f".{suffix.lower()}" if dot else ""
+    if suffix not in UPLOAD_SUFFIXES:
+        raise SourceError(f"{base!r} is not a .txt or .md file: only plain text and Markdown can be added")
+    stem = re.sub(r"[^\w.-]+", "_", stem, flags=re.ASCII).strip("._-")[:100] or "document"
+    return stem + suffix
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def add_upload(seeds_dir: Path, upload: Path, original_name: str, max_mb: float) -> str:
+    """Copy one uploaded file into seeds/. Returns what happened, in one line; raises SourceError
+    for files that cannot be added. Never overwrites: a new file with a taken name gets `-2`, `-3`…;
+    a file whose content is already in seeds/ is skipped."""
+    name = safe_upload_name(original_name)
+    data = upload.read_bytes()
+    if len(data) > max_mb * 1024 * 1024:
+        raise SourceError(f"{name} is larger than {max_mb:g} MB (QA_MAX_UPLOAD_MB): not added")
+    if not data.strip():
+        raise SourceError(f"{name} is empty: not added")
+    if b"\x00" in data:
+        raise SourceError(f"{name} looks like a binary file, not text: not added")
+    digest = hashlib.sha256(data).hexdigest()
+    seeds_dir.mkdir(parents=True, exist_ok=True)
+    for existing in sorted(seeds_dir.rglob("*")):
+        if existing.is_file() and existing.suffix.lower() in UPLOAD_SUFFIXES and _sha256(existing) == digest:
+            return f"{name}: the same text is already in seeds/ as {existing.relative_to(seeds_dir).as_posix()}; skipped"
+    stem, suffix = name[: -len(Path(name).suffix)], Path(name).suffix
+    for k in range(1, 1000):
+        candidate = seeds_dir / (name if k == 1 else f"{stem}-{k}{suffix}")
+        try:
+            with open(candidate, "xb") as f:  # exclusive: two uploads never overwrite each other
+                f.write(data)
+        except FileExistsError:
+            continue
+        renamed = "" if k == 1 else f" (a different {name} exists)"
+        return f"added {candidate.name}{renamed}"
+    raise SourceError(f"too many files named like {name} in seeds/: rename it and try again")
+
+
+def _report_line(report: IndexReport) -> str:
+    parts = [f"{report.files_seen} files, {report.chunks_total} chunks in the index",
+             f"{report.files_indexed} new or changed file(s) indexed ({report.chunks_embedded} chunks embedded)"]
+    if report.files_removed:
+        parts.append(f"{report.files_removed} removed")
+    return "; ".join(parts) + "." + "".join(f"\n- ⚠ {w}" for w in report.warnings)
+
+
+def _documents_rows(engine: ChatEngine) -> list[list[Any]]:
+    return [[d.source, d.chunks, d.sha256[:12]] for d in engine.documents()]
+
+
+# ----------------------------------------------------------------------------------------- the app
+
+_CSS = """
+.qa-title h1 { font-size: 1.35rem; margin: 0; } .qa-title p { margin: .1rem 0 0; opacity: .7; }
+.qa-question { white-space: pre-wrap; }
+.qa-answer { line-height: 1.6; }
+a.qa-cite { display: inline-block; min-width: 1.5em; padding: 0 .35em; margin: 0 .1em; border-radius: .7em;
+  background: #e0e7ff; color: #3730a3 !important; font-size: .78em; font-weight: 600; line-height: 1.5;
+  text-align: center; text-decoration: none !important; cursor: pointer; vertical-align: .08em; }
+a.qa-cite:hover, a.qa-cite:focus { background: #c7d2fe; outline: none; }
+.qa-unsupported { color: #57534e; font-style: italic; border-left: 3px solid #f59e0b; padding-left: .6em; }
+.qa-badge { display: inline-block; font-style: normal; font-size: .75em; font-weight: 600; margin-right: .35em;
+  padding: .05em .5em; border-radius: .4em; background: #fef3c7; color: #92400e; }
+.qa-weak { text-decoration: underline dotted #f59e0b; text-underline-offset: 3px; }
+.qa-notice { margin-top: .4em; font-size: .8em; opacity: .75; }
+.qa-error { color: #b91c1c; }
+.qa-caret { opacity: .5; animation: qa-blink 1s steps(2) infinite; } @keyframes qa-blink { 50% { opacity: 0; } }
+.qa-sources { max-height: 640px; overflow-y: auto; padding: 0 .3em .3em 0; }
+.qa-for { font-size: .95rem; font-weight: 600; margin: .2em 0 .6em; }
+.qa-empty { opacity: .7; font-style: italic; }
+.qa-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: .65em .85em;
+  margin: 0 0 .7em; background: var(--background-fill-primary); transition: border-color .2s, box-shadow .2s; }
+.qa-card.qa-active { border-color: #6366f1; box-shadow: 0 0 0 3px rgba(99, 102, 241, .22); }
+.qa-card header { display: flex; gap: .5em; align-items: baseline; font-size: .85em; margin-bottom: .35em; }
+.qa-num { padding: 0 .5em; border-radius: .7em; background: #e0e7ff; color: #3730a3; font-weight: 600; }
+.qa-file { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.qa-where { margin-left: auto; white-space: nowrap; opacity: .7; }
+.qa-card-note { font-size: .8em; color: #b45309; margin-bottom: .3em; }
+.qa-passage { margin: 0; white-space: pre-wrap; line-height: 1.6; font-size: .92em; }
+.qa-quote { background: #fef08a; color: #1c1917; padding: .05em .12em; border-radius: 3px; }
+.qa-card.qa-active .qa-quote { background: #fde047; box-shadow: 0 0 0 1px #facc15; }
+.dark a.qa-cite, .dark .qa-num { background: #3730a3; color: #e0e7ff !important; }
+.dark .qa-unsupported { color: #d6d3d1; }
+"""
+
+# Runs once per page: clicking [n] shows that answer's sources and brings card n into view.
+_JS = """
+(() => {
+  if (window.__qaChat) return;
+  window.__qaChat = true;
+  function show(turn, n) {
+    const panel = document.querySelector('.qa-sources');
+    if (!panel) return;
+    panel.querySelectorAll('.qa-turn').forEach(s => { s.hidden = s.dataset.turn !== String(turn); });
+    panel.querySelectorAll('.qa-card.qa-active').forEach(c => c.classList.remove('qa-active'));
+    const card = n == null ? null : document.getElementById('qa-src-' + turn + '-' + n);
+    if (!card) { panel.scrollTop = 0; return; }
+    card.classList.add('qa-active');
+    card.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+  }
+  document.addEventListener('click', (ev) => {
+    const el = ev.target instanceof Element ? ev.target : null;
+    const cite = el && el.closest('a.qa-cite');
+    if (cite) { ev.preventDefault(); ev.stopPropagation(); show(cite.dataset.turn, cite.dataset.n); return; }
+    const answer = el && el.closest('.qa-answer[data-turn]');
+    if (answer) show(answer.dataset.turn, null);
+  }, true);
+})();
+"""
+
+
+def _final(result: Answer | Iterable[str | Answer]) -> Answer:
+    if isinstance(result, Answer):
+        return result
+    final = None
+    for item in result:
+        if isinstance(item, Answer):
+            final = item
+    if final is None:
+        raise QAError("the engine finished without an answer; see the server log")
+    return final
+
+
+def build_app(
+    answer_fn: AnswerFn | None = None, *, engine: ChatEngine | None = None, settings: Settings | None = None
+) -> gr.Blocks:
+    """The chat app. `answer_fn(question, history)` returns an Answer or yields text pieces and then
+    the Answer (default: `engine.answer_stream`). `engine` (default: built from `settings`, else the
+    environment) gives the source texts, the document list and incremental indexing."""
+    if engine is None:
+        from qa.api import Engine  # the edges may import the core; the core never imports the UI
+
+        engine = Engine.from_settings(settings or Settings.from_env())
+    ask_fn: AnswerFn = answer_fn or engine.answer_stream
+    seeds_dir = Path(engine.settings.seeds_dir)
+    max_mb = engine.settings.max_upload_mb
+
+    def chat(question: str, turns: list[Turn] | None) -> Iterator[tuple[Any, ...]]:
+        turns = list(turns or [])
+        q = (question or "").strip()
+        if not q:
+            yield question, render_messages(turns), gr.skip(), turns
+            return
+        history = [t.question for t in turns if t.answer is not None]
+        messages = render_messages(turns) + [
+            {"role": "user", "content": f'<div class="qa-question">{_esc(q)}</div>'},
+            {"role": "assistant", "content": render_streaming("")},
+        ]
+        yield "", messages, gr.skip(), turns
+        try:
+            result, text, final = ask_fn(q, history), "", None
+            for item in [result] if isinstance(result, Answer) else result:
+                if isinstance(item, Answer):
+                    final = item
+                else:
+                    text += item
+                    messages[-1] = {"role": "assistant", "content": render_streaming(text)}
+                    yield "", messages, gr.skip(), turns
+            turn = Turn(q, _final([final] if final else []))
+        except QAError as e:
+            turn = Turn(q, error=str(e))
+        except Exception as e:  # the page gets one line; the traceback goes to the server log
+            log.exception("answering %r failed", q)
+            turn = Turn(q, error=f"Something went wrong while answering ({type(e).__name__}); see the server log.")
+        turns.append(turn)
+        yield "", render_messages(turns), render_sources(turns, engine.source_text), turns
+
+    def clear() -> tuple[Any, ...]:
+        return [], render_sources([], engine.source_text), []
+
+    def ask(question: str, history: list[str] | None = None) -> dict[str, Any]:
+        """Answer one question over the indexed documents. `history`: earlier questions of the
+        conversation, oldest first. Returns the answer as JSON: text with [n] markers, `supported`,
+        and `citations` (source, start, end, quote, line_start, line_end, page)."""
+        try:
+            return _final(ask_fn(question, list(history or []))).to_dict()
+        except QAError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+
+    def list_documents() -> tuple[Any, str]:
+        try:
+            rows = _documents_rows(engine)
+        except QAError as e:
+            return [], f"⚠ {_esc(str(e))}"
+        return rows, f"{len(rows)} file(s) indexed from `{_esc(str(seeds_dir))}`."
+
+    def reindex() -> tuple[Any, str]:
+        try:
+            line = _report_line(engine.refresh())
+        except QAError as e:
+            line = f"⚠ {e}"
+        rows, _ = list_documents()
+        return rows, _esc(line)
+
+    def add_files(paths: list[str] | None) -> tuple[Any, str, None]:
+        lines = []
+        for p in paths or []:
+            try:
+                lines.append(add_upload(seeds_dir, Path(p), Path(p).name, max_mb))
+            except QAError as e:
+                lines.append(f"⚠ {e}")
+        rows, status = reindex()
+        return rows, "\n".join(f"- {_esc(line)}" for line in lines) + "\n\n" + status, None
+
+    with gr.Blocks(title="qa: ask your documents", analytics_enabled=False) as app:
+        turns = gr.State([])
+        gr.HTML('<div class="qa-title"><h1>qa</h1><p>Answers from your documents, every sentence '
+                'cited. Click a number to see the passage.</p></div>', js_on_load=None)
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5, min_width=360):
+                        chatbot = gr.Chatbot(
+                            elem_id="qa-chat", label="Conversation", height=560, buttons=[],
+                            feedback_options=None, sanitize_html=False, render_markdown=False,
+                            placeholder="Ask about the documents in seeds/",
+                        )
+                        with gr.Row():
+                            box = gr.Textbox(placeholder="Ask a question…", show_label=False,
+                                             scale=6, elem_id="qa-question", autofocus=True, max_lines=6)
+                            send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
+                        new = gr.Button("New conversation", size="sm", variant="secondary")
+                    with gr.Column(scale=4, min_width=320):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(render_sources([], engine.source_text), elem_id="qa-sources",
+                                          js_on_load=None, head=f"<style>{_CSS}</style><script>{_JS}</script>")
+            with gr.Tab("Documents", id="documents"):
+                docs = gr.Dataframe(headers=["file", "chunks", "sha256"], datatype=["str", "number", "str"],
+                                    interactive=False, label="Indexed files", elem_id="qa-docs")
+                status = gr.Markdown(elem_id="qa-docs-status")
+                upload = gr.File(label=f"Add .txt or .md files (up to {max_mb:g} MB each)",
+                                 file_count="multiple", file_types=list(UPLOAD_SUFFIXES), type="filepath")
+                again = gr.Button("Re-index seeds/", variant="secondary")
+
+        answering = dict(concurrency_id="answer", concurrency_limit=4)
+        chat_io: dict[str, Any] = dict(fn=chat, inputs=[box, turns], outputs=[box, chatbot, sources, turns],
+                                       show_progress="hidden", **answering)
+        box.submit(**chat_io, api_name="chat", api_visibility="undocumented")
+        send.click(**chat_io, api_visibility="private")
+        new.click(clear, None, [chatbot, sources, turns], api_visibility="private")
+        gr.api(ask, api_name="ask", **answering)
+        indexing = dict(concurrency_id="index", concurrency_limit=1, api_visibility="private")
+        app.load(list_documents, None, [docs, status], **indexing)
+        again.click(reindex, None, [docs, status], **indexing)
+        upload.upload(add_files, upload, [docs, status, upload], **indexing)
+    return app
