@@ -30,10 +30,15 @@ from qa.types import Chunk, Passage
 NO_ANSWER = "The sources do not answer this question."
 
 # Calibrated on eval/dev.jsonl (bench/calibrate.py); see BENCHMARKS.md.
-MIN_SIMILARITY = 0.30  # below this the best sentence is not about the question
-MIN_COVERAGE = 0.34  # share of the question's weighted content words in the answer
-CONFIDENT_SIMILARITY = 0.62  # at or above this, coverage is not required
+MIN_SIMILARITY = 0.34  # below this the best sentence is not about the question
+MIN_COVERAGE = 0.68  # share of the question's weighted content words in the answer
+CONFIDENT_SIMILARITY = 0.52  # at or above this, coverage is not required
 COVERAGE_WEIGHT = 0.35
+ANSWER_TYPE_BONUS = 0.08  # the sentence holds the kind of thing asked for (a place for "where")
+UNKNOWN_TERM_WEIGHT = 0.6  # a question word found nowhere in the sources (often a paraphrase)
+ANTECEDENT_WEIGHT = 0.6
+SYNONYM_SIMILARITY = 0.5  # word-to-word cosine from which a paraphrase counts as a match
+STRICT_TYPES = ("number", "time")  # words of the previous sentence count for one that starts "he/they ..."
 HISTORY_WEIGHT = 0.5
 SECOND_SENTENCE_RATIO = 0.8  # a second sentence must score this close to the first
 
@@ -51,6 +56,7 @@ class Candidate:
     chunk: Chunk
     span: Span  # absolute offsets into the source text
     text: str
+    antecedent: str = ""  # the sentence before, when this one opens with a pronoun
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,11 @@ class Lexicon:
         self.vocabulary = frozenset(df)
 
     def terms(self, text: str) -> list[str]:
-        return [self._stem(w) for w in _words(text) if w not in self._stop and len(w) > 1]
+        return [t for t, _ in self.term_words(text)]
+
+    def term_words(self, text: str) -> list[tuple[str, str]]:
+        """(stem, surface word) of each content word."""
+        return [(self._stem(w), w) for w in _words(text) if w not in self._stop and len(w) > 1]
 
     def idf(self, term: str) -> float:
         return math.log(1 + (self._n + 1) / (self._df.get(term, 0) + 0.5))
@@ -122,20 +132,18 @@ def pick(question: str, history: Sequence[str], passages: Sequence[Passage],
         return Pick((), 0.0, 0.0, missing)
     vecs = vectors.get([c.text for c in candidates])
     sims = vecs @ question_vec
-    weights = _term_weights(question, history, lexicon)
+    if context_vec is not None:
+        sims = np.maximum(sims, vecs @ context_vec)
+    weights, surface = _term_weights(question, history, lexicon)
     total = sum(weights.values()) or 1.0
     terms = [set(lexicon.terms(c.text)) for c in candidates]
-    cover = np.array([sum(w for t, w in weights.items() if t in ts) / total for ts in terms])
-    scores = sims + COVERAGE_WEIGHT * cover
-    if context_vec is not None:
-        scores = scores + HISTORY_WEIGHT * (vecs @ context_vec)
+    cover = np.array([_coverage(weights, surface, c, ts, lexicon, vectors) / total
+                      for c, ts in zip(candidates, terms, strict=True)])
+    wanted = answer_type(question)
+    typed = np.array([wanted is not None and has_type(c.text, wanted) for c in candidates])
+    scores = sims + COVERAGE_WEIGHT * cover + ANSWER_TYPE_BONUS * typed
     best = int(np.argmax(scores))
-    similarity = float(sims[best] if context_vec is None else max(sims[best], vecs[best] @ context_vec))
-    coverage = float(cover[best])
-    answerable = not missing and similarity >= MIN_SIMILARITY and (
-        coverage >= MIN_COVERAGE or similarity >= CONFIDENT_SIMILARITY)
-    if not answerable:
-        return Pick((), similarity, coverage, missing)
+    similarity, coverage = float(sims[best]), float(cover[best])
     chosen = [best]
     covered = terms[best]
     gain = [sum(w for t, w in weights.items() if t in ts and t not in covered) / total
@@ -146,8 +154,20 @@ def pick(question: str, history: Sequence[str], passages: Sequence[Passage],
             and gain[second] >= 0.2:
         chosen.append(second)
         coverage = float(coverage + gain[second])
+    # A question that asks for a number or a time is not answered by text that holds none.
+    type_missing = wanted in STRICT_TYPES and not any(typed[i] for i in chosen)
+    answerable = not missing and not type_missing and similarity >= MIN_SIMILARITY and (
+        coverage >= MIN_COVERAGE or similarity >= CONFIDENT_SIMILARITY)
+    if not answerable:
+        return Pick((), similarity, coverage, missing + (("(" + wanted + ")",) if type_missing
+                                                         else ()))
     ordered = sorted(chosen, key=lambda i: (candidates[i].chunk.source, candidates[i].span.start))
     return Pick(tuple(candidates[i] for i in ordered), similarity, coverage, missing)
+
+
+_PRONOUN_OPENING = re.compile(
+    r"^(?:\w+,\s+)?(?:he|she|they|it|his|her|their|its|this|these|those|the (?:move|proposal))\b",
+    re.IGNORECASE)
 
 
 def _candidates(passages: Sequence[Passage]) -> list[Candidate]:
@@ -155,24 +175,89 @@ def _candidates(passages: Sequence[Passage]) -> list[Candidate]:
     out = []
     for p in passages:
         c = p.chunk
+        previous = ""
         for s in sentence_spans(c.text):
+            text = c.text[s.start : s.end]
             span = Span(c.start + s.start, c.start + s.end)
             key = (c.source, span.start)
-            if key in seen or is_heading(c.text, s) or len(c.text[s.start : s.end]) < 12:
-                continue
-            seen.add(key)
-            out.append(Candidate(c, span, c.text[s.start : s.end]))
+            if key not in seen and not is_heading(c.text, s) and len(text) >= 12:
+                seen.add(key)
+                antecedent = previous if _PRONOUN_OPENING.match(text) else ""
+                out.append(Candidate(c, span, text, antecedent))
+            previous = text
     return out
 
 
-def _term_weights(question: str, history: Sequence[str], lexicon: Lexicon) -> dict[str, float]:
+def _coverage(weights: dict[str, float], surface: dict[str, str], cand: Candidate,
+              terms: set[str], lexicon: Lexicon, vectors: SentenceVectors) -> float:
+    """Weighted share of the question's words in the sentence: exact (stemmed) matches count
+    fully, the previous sentence's words partly (for "he said ..."), and a near-synonym by the
+    model's word similarity ("gratitude" ~ "thanked") in proportion to that similarity."""
+    before = set(lexicon.terms(cand.antecedent))
+    got = 0.0
+    unmatched = []
+    for t, w in weights.items():
+        if t in terms:
+            got += w
+        elif t in before:
+            got += ANTECEDENT_WEIGHT * w
+        else:
+            unmatched.append(t)
+    words = sorted({w for _, w in lexicon.term_words(cand.text)})
+    if unmatched and words:
+        q = vectors.get([surface[t] for t in unmatched])
+        best = (q @ vectors.get(words).T).max(axis=1)
+        for t, sim in zip(unmatched, best, strict=True):
+            if sim >= SYNONYM_SIMILARITY:
+                got += weights[t] * float(sim)
+    return got
+
+
+# --- answer types: what kind of thing the question asks for ------------------------------------
+_DAYS = ("monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
+         "may|june|july|august|september|october|november|december|today|tomorrow|yesterday|"
+         "week|month|year|day|easter|christmas|morning|evening|night|soon|early|later")
+_TYPE_PATTERNS = {
+    "time": re.compile(rf"\b(?:{_DAYS})s?\b|\b(?:1[89]|20)\d\d\b", re.IGNORECASE),
+    "place": re.compile(r"\b(?:in|at|to|from|on)\s+(?:the\s+)?[A-Z][\w’'-]*"),
+    "number": re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                         r"twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|"
+                         r"billions?|dozens?)\b", re.IGNORECASE),
+    "person": re.compile(r"\b[A-Z][a-z]+\s+[A-Z][\w’'-]+"),
+}
+
+
+def answer_type(question: str) -> str | None:
+    q = question.lower()
+    if re.search(r"\bhow (?:many|much|long|often|old)\b|\bwhat (?:number|percentage|amount)", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (?:day|date|time|year|month)\b|\bhow soon\b", q):
+        return "time"
+    if re.search(r"\bwhere\b|\b(?:which|what) (?:city|country|place|location|venue)\b", q):
+        return "place"
+    if re.search(r"^(?:\w+\s+)?(?:who|whom)\b|\bwhich (?:leader|official|president|person)", q):
+        return "person"
+    return None
+
+
+def has_type(sentence: str, kind: str) -> bool:
+    return bool(_TYPE_PATTERNS[kind].search(sentence))
+
+
+def _term_weights(question: str, history: Sequence[str], lexicon: Lexicon
+                  ) -> tuple[dict[str, float], dict[str, str]]:
+    """Weight of each content word (stem) of the question, and a surface form of each."""
     weights: dict[str, float] = {}
-    for t in lexicon.terms(question):
-        weights[t] = lexicon.idf(t)
+    surface: dict[str, str] = {}
+    for t, word in lexicon.term_words(question):
+        weights[t] = lexicon.idf(t) if t in lexicon.vocabulary else UNKNOWN_TERM_WEIGHT
+        surface.setdefault(t, word)
     if history and len(weights) < 3:  # a short follow-up leans on the question before it
-        for t in lexicon.terms(history[-1]):
-            weights.setdefault(t, HISTORY_WEIGHT * lexicon.idf(t))
-    return weights
+        for t, word in lexicon.term_words(history[-1]):
+            if t in lexicon.vocabulary and t not in weights:
+                weights[t] = HISTORY_WEIGHT * lexicon.idf(t)
+                surface[t] = word
+    return weights, surface
 
 
 def _missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...]:
@@ -182,7 +267,7 @@ def _missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...
     haystack = _fold(" ".join(p.text for p in passages))
     missing = []
     for i, w in enumerate(words):
-        w = w.strip("’'")
+        w = re.sub(r"[’']s$", "", w).strip("’'")  # Putin's -> Putin
         if not w or w.lower() in _QUESTION_WORDS:
             continue
         is_name = i > 0 and w[0].isupper() and not w.isupper() or (w.isupper() and len(w) > 1)
@@ -197,7 +282,7 @@ def _missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...
 
 
 def _words(text: str) -> list[str]:
-    return [w.strip("’'") for w in _WORD.findall(_fold(text))]
+    return [re.sub(r"[’']s$", "", w).strip("’'") for w in _WORD.findall(_fold(text))]
 
 
 def _fold(text: str) -> str:

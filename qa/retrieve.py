@@ -8,11 +8,14 @@ index is built from the stored chunks once per index version and cached in memor
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+logging.getLogger("bm25s").setLevel(logging.ERROR)
 
 from qa.store import Store
 from qa.types import Chunk, Passage
