@@ -24,8 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from qa.cite import citation_for
+from qa.extractive import NO_ANSWER
 from qa.spans import sentence_spans
-from qa.types import Answer, Chunk, Citation, Passage, Sentence
+from qa.types import Answer, Citation, Passage, Sentence
 
 __all__ = [
     "CANNOT_ANSWER",
@@ -37,7 +39,6 @@ __all__ = [
     "support_score",
 ]
 
-NO_ANSWER = "The sources do not answer this question."
 CANNOT_ANSWER = NO_ANSWER  # the exact sentence the answer prompt tells the model to use
 UNSUPPORTED_TAG = "[unsupported]"
 NOT_SUPPORTED_NOTICE = (
@@ -48,6 +49,8 @@ NOT_SUPPORTED_NOTICE = (
 # a single citation is kept when it covers at least KEEP of the claim on its own.
 SUPPORT = 0.5
 KEEP = 0.3
+ADD = 0.25  # a further citation of the same sentence must add this share of the claim's words
+PLAIN_MIN = 0.3  # ...and at least this share of its ordinary (not name, not number) words
 
 Similarity = Callable[[str, str], float]
 """similarity(claim, source_text) -> 0..1, where >= SUPPORT means the source says the claim."""
@@ -148,13 +151,13 @@ def cite_model_answer(
             key = (chunk.source, chunk.start + span.start, chunk.start + span.end)
             if key not in numbers:
                 numbers[key] = len(numbers) + 1
-                citations.append(_citation(numbers[key], chunk, key[1], key[2]))
+                citations.append(citation_for(numbers[key], chunk, key[1], key[2]))
             if numbers[key] not in refs:
                 refs.append(numbers[key])
         supported = bool(refs)
         shown = _render(claim.text, refs, tag=not supported and not _is_refusal_claim(claim))
         sentences.append(Sentence(text=shown, citations=tuple(refs), supported=supported))
-        pieces.append(text[pos : claim.span_start])
+        pieces.append(_gap(text[pos : claim.span_start]))
         pieces.append(shown)
         pos = claim.span_end
     if not any(s.supported for s in sentences):
@@ -186,8 +189,7 @@ def support_score(claim: str, source: str) -> float:
     wanted = _weighted_terms(claim)
     if not wanted:
         return 0.0
-    have = _terms(source)
-    return _coverage(wanted, have)
+    return _score(wanted, _matched(wanted, _terms(source)))
 
 
 # -- normalising the model text -------------------------------------------------------------------
@@ -242,6 +244,12 @@ def _strip_markers(sentence: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", plain).strip()
 
 
+def _gap(between: str) -> str:
+    """The whitespace between two sentences, tidied: line breaks kept (at most one blank line)."""
+    breaks = between.count("\n")
+    return "\n" * min(breaks, 2) if breaks else (" " if between else "")
+
+
 def _render(text: str, refs: list[int], *, tag: bool) -> str:
     suffix = "".join(f"[{n}]" for n in refs) or (UNSUPPORTED_TAG if tag else "")
     if not suffix:
@@ -262,7 +270,12 @@ def _is_refusal_claim(claim: _Claim) -> bool:
 def _check(
     claim: _Claim, passages: Sequence[Passage], similarity: Similarity | None
 ) -> list[tuple[int, _Span]]:
-    """The (passage index, span) of each citation of `claim` that supports it; [] if unsupported."""
+    """The (passage index, span) of each citation of `claim` that supports it; [] if unsupported.
+
+    The best citation is kept if it covers at least KEEP of the claim; a further one only if it
+    supports the claim on its own or adds words the kept ones miss. Together they must reach
+    SUPPORT (or a kept span must, by `similarity`).
+    """
     seen: list[int] = []
     for n in claim.markers:
         if 1 <= n <= len(passages) and n - 1 not in seen:
@@ -270,23 +283,28 @@ def _check(
     wanted = _weighted_terms(claim.text)
     if not seen or (not wanted and similarity is None):
         return []
-    kept: list[tuple[int, _Span]] = []
-    covered: set[str] = set()
-    best_similarity = 0.0
+    candidates: list[tuple[int, _Span, set[str]]] = []
     for index in seen:
-        span = _best_span(claim.text, wanted, passages[index].chunk.text, similarity)
-        if span is None or span.score < KEEP:
-            continue
-        kept.append((index, span))
         chunk_text = passages[index].chunk.text
-        covered |= _matched(wanted, _terms(chunk_text[span.start : span.end]))
-        best_similarity = max(best_similarity, span.score)
-    if not kept:
+        span = _best_span(claim.text, wanted, chunk_text, similarity)
+        if span is not None and span.score >= KEEP:
+            hit = _matched(wanted, _terms(chunk_text[span.start : span.end]))
+            candidates.append((index, span, hit))
+    candidates.sort(key=lambda c: -c[1].score)  # stable: ties keep the model's order
+    total = sum(wanted.values())
+    accepted: list[tuple[int, _Span]] = []
+    covered: set[str] = set()
+    for index, span, hit in candidates:
+        new = sum(wanted[t] for t in hit - covered)
+        if not accepted or span.score >= SUPPORT or (total and new / total >= ADD):
+            accepted.append((index, span))
+            covered |= hit
+    if not accepted:
         return []
-    union = _coverage(wanted, {t: None for t in covered}) if wanted else 0.0
-    if max(union, best_similarity) < SUPPORT:
+    union = _score(wanted, covered) if wanted else 0.0
+    if max(union, accepted[0][1].score) < SUPPORT:
         return []
-    return kept
+    return sorted(accepted, key=lambda c: seen.index(c[0]))
 
 
 def _best_span(
@@ -297,7 +315,10 @@ def _best_span(
     sentences = sentence_spans(passage)
 
     def score(start: int, end: int) -> float:
-        value = _coverage(wanted, _terms(passage[start:end])) if wanted else 0.0
+        hit = _matched(wanted, _terms(passage[start:end]))
+        if _numbers_missing(wanted, hit):
+            return 0.0  # no similarity can vouch for a number the source does not state
+        value = _score(wanted, hit) if wanted else 0.0
         if similarity is not None:
             value = max(value, _clip(similarity(claim, passage[start:end])))
         return value
@@ -320,14 +341,26 @@ def _clip(value: float) -> float:
     return 0.0 if value != value else max(0.0, min(1.0, value))  # NaN -> 0
 
 
-def _coverage(wanted: dict[str, float], have: dict[str, None] | set[str]) -> float:
+def _score(wanted: dict[str, float], hit: set[str]) -> float:
+    """Weighted share of the claim's terms in `hit`. Names alone do not make support: if the claim
+    has ordinary words and under PLAIN_MIN of them are hit, the score is that lower share. A
+    number of the claim that is not hit makes it 0."""
     total = sum(wanted.values())
     if total <= 0:
         return 0.0
-    hit = _matched(wanted, have)
-    if any(_NUMBER.search(t) and t not in hit for t in wanted):
+    if _numbers_missing(wanted, hit):
         return 0.0  # a number the source does not state: not supported, however much else matches
-    return sum(wanted[t] for t in hit) / total
+    score = sum(wanted[t] for t in hit) / total
+    plain = [t for t, w in wanted.items() if w == 1.0]
+    if plain:
+        plain_share = sum(1 for t in plain if t in hit) / len(plain)
+        if plain_share < PLAIN_MIN:
+            score = min(score, plain_share)
+    return score
+
+
+def _numbers_missing(wanted: dict[str, float], hit: set[str]) -> bool:
+    return any(_NUMBER.search(t) and t not in hit for t in wanted)
 
 
 def _matched(wanted: dict[str, float], have: dict[str, None] | set[str]) -> set[str]:
@@ -391,24 +424,3 @@ def _suffix_stem(word: str) -> str:  # pragma: no cover - fallback without PySte
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word
-
-
-# -- citations ------------------------------------------------------------------------------------
-
-
-def _citation(n: int, chunk: Chunk, start: int, end: int) -> Citation:
-    """A citation for source offsets [start, end) inside `chunk`. To be replaced by
-    `qa.cite.citation_for` once it exists."""
-    rel_start, rel_end = start - chunk.start, end - chunk.start
-    first_line = int(getattr(chunk, "line", 1))
-    return Citation(
-        n=n,
-        source=chunk.source,
-        start=start,
-        end=end,
-        quote=chunk.text[rel_start:rel_end],
-        line_start=first_line + chunk.text.count("\n", 0, rel_start),
-        line_end=first_line + chunk.text.count("\n", 0, max(rel_start, rel_end - 1)),
-        sha256=chunk.sha256,
-        page=chunk.page,
-    )

@@ -1,0 +1,184 @@
+"""Generative answers: passages -> prompt -> model text (streamed) -> checked `Answer`.
+
+The model sees the passages as `[1]`..`[k]` in the order given (best first), inside a `<sources>`
+block that the prompt declares to be data, not instructions. A passage cannot close that block
+early: tag-like text in it (`</source>`, `<sources>`) is defused before it is sent. What the model
+writes is only a claim until `qa.cite_model.cite_model_answer` has checked it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from qa.cite_model import CANNOT_ANSWER, NO_ANSWER, Similarity, cite_model_answer
+from qa.config import Settings
+from qa.errors import ModelError
+from qa.llm import ChatModel, condense
+from qa.prompts import Message, render_prompt
+from qa.types import Answer, Passage
+
+__all__ = ["ModelAnswerer", "answer_messages", "format_sources", "generate", "generate_stream"]
+
+_TAG = re.compile(r"<(/?)(\s*)(sources?|earlier_questions)\b", re.IGNORECASE)
+
+
+def format_sources(passages: Sequence[Passage]) -> str:
+    """The passages as `<source id="n" file="...">text</source>` blocks, numbered from 1."""
+    blocks = []
+    for n, passage in enumerate(passages, start=1):
+        name = passage.source.replace('"', "'").replace("<", "‹").replace(">", "›")
+        blocks.append(f'<source id="{n}" file="{name}">\n{_defuse(passage.text)}\n</source>')
+    return "\n".join(blocks)
+
+
+def _defuse(text: str) -> str:
+    """`</sources>` inside a document becomes `‹/sources›`-like text the model cannot mistake for
+    the end of the data block."""
+    return _TAG.sub(lambda m: f"‹{m.group(1)}{m.group(2)}{m.group(3)}", text)
+
+
+def answer_messages(question: str, passages: Sequence[Passage], prompts_dir: Path) -> list[Message]:
+    """The chat messages for answering `question` from `passages` (prompts/answer.md)."""
+    return render_prompt(
+        "answer",
+        prompts_dir,
+        cannot_answer=CANNOT_ANSWER,
+        sources=format_sources(passages),
+        question=question,
+    )
+
+
+def generate_stream(
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    model: ChatModel,
+    prompts_dir: Path,
+    standalone_question: str = "",
+    similarity: Similarity | None = None,
+) -> Iterator[str | Answer]:
+    """Yields the model's text as it arrives, then the checked `Answer` (always last).
+
+    The streamed text is the model's own, unchecked; the final `Answer.text` is what to keep (it
+    drops invented markers, renumbers, and marks unsupported sentences). With no passages the
+    model is not called and the only item is an unsupported `Answer`. Raises `ModelError`.
+    """
+    standalone = standalone_question or question
+    if not passages:
+        yield Answer(
+            question=question,
+            text=NO_ANSWER,
+            supported=False,
+            standalone_question=standalone,
+            backend="openai",
+        )
+        return
+    messages = answer_messages(standalone, passages, prompts_dir)
+    pieces: list[str] = []
+    for delta in model.stream(messages):
+        pieces.append(delta)
+        yield delta
+    yield cite_model_answer(
+        question,
+        "".join(pieces),
+        passages,
+        standalone_question=standalone,
+        similarity=similarity,
+    )
+
+
+def generate(
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    model: ChatModel,
+    prompts_dir: Path,
+    standalone_question: str = "",
+    similarity: Similarity | None = None,
+) -> Answer:
+    """The checked `Answer` without streaming (one non-streaming request). Raises `ModelError`."""
+    standalone = standalone_question or question
+    if not passages:
+        return Answer(
+            question=question,
+            text=NO_ANSWER,
+            supported=False,
+            standalone_question=standalone,
+            backend="openai",
+        )
+    raw = model.complete(answer_messages(standalone, passages, prompts_dir))
+    return cite_model_answer(
+        question, raw, passages, standalone_question=standalone, similarity=similarity
+    )
+
+
+class ModelAnswerer:
+    """The `openai` backend end to end: condense -> retrieve -> generate -> cite.
+
+    `retrieve(standalone_question)` gives the passages (best first); `fallback(question, history)`
+    gives the extractive answer, used when the model fails: that answer then carries a `notice`
+    naming the endpoint and the cause. Thread-safe as long as `retrieve` and `fallback` are.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        retrieve: Callable[[str], Sequence[Passage]],
+        fallback: Callable[[str, list[str]], Answer],
+        model: ChatModel | None = None,
+        similarity: Similarity | None = None,
+    ) -> None:
+        self.settings = settings
+        self.model = model or ChatModel(settings)
+        self._retrieve = retrieve
+        self._fallback = fallback
+        self._similarity = similarity
+
+    def __repr__(self) -> str:
+        return f"ModelAnswerer({self.model!r})"
+
+    def answer(self, question: str, history: Sequence[str] = ()) -> Answer:
+        """The checked model answer (one non-streaming request), or the extractive fallback."""
+        try:
+            standalone = self._condense(question, history)
+            return generate(
+                question,
+                self._retrieve(standalone),
+                model=self.model,
+                prompts_dir=self.settings.prompts_dir,
+                standalone_question=standalone,
+                similarity=self._similarity,
+            )
+        except ModelError as exc:
+            return self._fall_back(question, history, exc)
+
+    def answer_stream(self, question: str, history: Sequence[str] = ()) -> Iterator[str | Answer]:
+        """Model text as it arrives, then the checked `Answer` (always last). If the model fails,
+        even half way, the last item is the extractive answer with a `notice`."""
+        try:
+            standalone = self._condense(question, history)
+            yield from generate_stream(
+                question,
+                self._retrieve(standalone),
+                model=self.model,
+                prompts_dir=self.settings.prompts_dir,
+                standalone_question=standalone,
+                similarity=self._similarity,
+            )
+        except ModelError as exc:
+            yield self._fall_back(question, history, exc)
+
+    def close(self) -> None:
+        self.model.close()
+
+    def _condense(self, question: str, history: Sequence[str]) -> str:
+        return condense(self.model, history, question, prompts_dir=self.settings.prompts_dir)
+
+    def _fall_back(self, question: str, history: Sequence[str], exc: ModelError) -> Answer:
+        answer = self._fallback(question, list(history))
+        notice = f"{exc}; showing the offline extractive answer instead"
+        return replace(answer, backend="extractive", notice=notice)
