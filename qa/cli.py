@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from qa.errors import QAError
+from qa.errors import ConfigError, QAError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.add_argument("--details", action="store_true", help="list every case that failed")
     ev.set_defaults(run=_eval)
+
+    ch = sub.add_parser("chat", help="open the web chat on http://127.0.0.1:7860")
+    ch.add_argument("--host", help="address to listen on (default: QA_HOST, else 127.0.0.1)")
+    ch.add_argument("--port", type=int, help="port to listen on (default: QA_PORT, else 7860)")
+    ch.set_defaults(run=_chat)
     return p
 
 
@@ -129,6 +134,68 @@ def _eval(args: argparse.Namespace) -> int:
                 text = r.error or (r.answer.text if r.answer else "")
                 print(f"- {r.case.id} {r.case.turns[-1]!r}: {text[:160]}", file=sys.stderr)
     return 0
+
+
+# --- chat ----------------------------------------------------------------------------------------
+def _chat(args: argparse.Namespace) -> int:
+    """Builds or updates the index, then serves the chat until Ctrl+C."""
+    from qa.config import Settings
+
+    settings = Settings.from_env()
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    auth = chat_auth(settings.auth)
+    warning = bind_warning(host, auth is not None)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    from qa.api import Engine
+    from qa.ui import build_app  # imports gradio, with its analytics off
+
+    engine = Engine.from_settings(settings)
+    report = engine.refresh()
+    _print_warnings(report.warnings)
+    print(f"index: {report.files_seen} file(s), {report.chunks_total} chunk(s) from "
+          f"{settings.seeds_dir} ({report.files_indexed} new or changed)")
+    app = build_app(engine=engine)
+    try:
+        _, url, _ = app.queue().launch(
+            server_name=host, server_port=port, auth=auth,
+            max_file_size=int(settings.max_upload_mb * 1024 * 1024),
+            prevent_thread_lock=True, quiet=True, ssr_mode=False, mcp_server=False, pwa=False,
+            enable_monitoring=False, share=False, show_error=False,
+        )
+    except OSError:
+        raise ConfigError(f"cannot listen on {host}:{port}: the port is in use or not allowed; "
+                          f"pass another --port or set QA_PORT") from None
+    print(f"qa chat is running at {url}  (Ctrl+C to stop)", flush=True)
+    app.block_thread()
+    return 0
+
+
+def chat_auth(value: str) -> tuple[str, str] | None:
+    """QA_AUTH=user:password -> ("user", "password"); empty -> no login."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not (sep and user and password):
+        raise ConfigError("QA_AUTH must look like user:password (both parts non-empty)")
+    return user, password
+
+
+def bind_warning(host: str, has_auth: bool) -> str:
+    """A warning when the chat listens beyond this machine without a login, else ""."""
+    import ipaddress
+
+    if has_auth or host in ("localhost", ""):
+        return ""
+    try:
+        local = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        local = False  # a host name: it may resolve to anything
+    if local:
+        return ""
+    return (f"the chat listens on {host} without a login: anyone who can reach this machine can "
+            f"read your documents; set QA_AUTH=user:password or use --host 127.0.0.1")
 
 
 if __name__ == "__main__":

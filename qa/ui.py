@@ -1,4 +1,4 @@
-"""The web chat: a thin Gradio adapter over an engine. `build_app()` builds the app; `qa chat` launches.
+"""The web chat: a thin Gradio adapter over an engine. `build_app()` builds it; `qa chat` launches.
 
     app = build_app(engine=Engine.from_settings(settings))   # gr.Blocks, not launched
     app.queue().launch(server_name="127.0.0.1")
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no phoning home
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # set before gradio is imported
 
 import gradio as gr  # noqa: E402
 
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 AnswerFn = Callable[[str, list[str]], "Answer | Iterable[str | Answer]"]
 UPLOAD_SUFFIXES = (".txt", ".md")
 _PARAGRAPH_LIMIT = 1200  # characters of context shown around a quote at most
+_WRAPPED_LINE = 120  # lines longer than this are whole paragraphs, not hard-wrapped pieces of one
 
 
 class ChatEngine(Protocol):
@@ -48,7 +49,9 @@ class ChatEngine(Protocol):
 
     @property
     def settings(self) -> Settings: ...
-    def answer_stream(self, question: str, history: list[str] | None = None) -> Iterator[str | Answer]: ...
+    def answer_stream(
+        self, question: str, history: list[str] | None = None
+    ) -> Iterator[str | Answer]: ...
     def source_text(self, source: str) -> str: ...
     def documents(self) -> list[Any]: ...
     def refresh(self) -> IndexReport: ...
@@ -114,14 +117,18 @@ def render_streaming(text: str) -> str:
     return f'<div class="qa-answer qa-streaming">{_esc(text)}<span class="qa-caret">▍</span></div>'
 
 
-def paragraph_around(text: str, start: int, end: int, limit: int = _PARAGRAPH_LIMIT) -> tuple[int, int]:
-    """Offsets of the paragraph of `text` that holds text[start:end]: the blank-line block, else
-    the line, clipped at whitespace to about `limit` characters around the span."""
+def paragraph_around(
+    text: str, start: int, end: int, limit: int = _PARAGRAPH_LIMIT
+) -> tuple[int, int]:
+    """Offsets of the paragraph of `text` that holds text[start:end], clipped at whitespace to about
+    `limit` characters around the span. A paragraph is the block between blank lines, unless that
+    block has long lines (one paragraph per line, as in many text exports): then the line(s)."""
     a = text.rfind("\n\n", 0, start)
     a = 0 if a < 0 else a + 2
     b = text.find("\n\n", end)
     b = len(text) if b < 0 else b
-    if b - a > limit:
+    lines = text[a:b].split("\n")
+    if b - a > limit or (len(lines) > 1 and max(map(len, lines)) > _WRAPPED_LINE):
         a = text.rfind("\n", 0, start) + 1
         b = text.find("\n", end)
         b = len(text) if b < 0 else b
@@ -136,9 +143,11 @@ def paragraph_around(text: str, start: int, end: int, limit: int = _PARAGRAPH_LI
 
 
 def _where(c: Citation) -> str:
-    lines = f"line {c.line_start}" if c.line_start == c.line_end else f"lines {c.line_start}–{c.line_end}"
-    page = f" · page {c.page}" if c.page else ""
-    return f"{lines}{page}"
+    if c.line_start == c.line_end:
+        lines = f"line {c.line_start}"
+    else:
+        lines = f"lines {c.line_start}–{c.line_end}"
+    return f"{lines} · page {c.page}" if c.page else lines
 
 
 def _card(c: Citation, turn: int, source_text: Callable[[str], str]) -> str:
@@ -147,7 +156,8 @@ def _card(c: Citation, turn: int, source_text: Callable[[str], str]) -> str:
     except (QAError, OSError) as e:
         text, problem = "", f"source unavailable: {e}"
     else:
-        problem = "" if text[c.start:c.end] == c.quote else "the source has changed since this answer"
+        same = text[c.start:c.end] == c.quote
+        problem = "" if same else "the source has changed since this answer"
     if problem:
         passage = f'<mark class="qa-quote">{_esc(c.quote)}</mark>'
         note = f'<div class="qa-card-note">{_esc(problem)}</div>'
@@ -167,50 +177,56 @@ def _card(c: Citation, turn: int, source_text: Callable[[str], str]) -> str:
     )
 
 
-def render_sources(turns: list[Turn], source_text: Callable[[str], str], selected: int | None = None) -> str:
-    """The sources panel: one section per answered turn; only `selected` (default: the last) shows."""
-    answered = [(i, t) for i, t in enumerate(turns) if t.answer is not None]
+_SOURCES_TITLE = '<div class="qa-sources-title">Sources</div>'
+
+
+def render_sources(turns: list[Turn], source_text: Callable[[str], str]) -> str:
+    """The sources panel: a section per answered turn; the last one shows, the script of the page
+    shows another when one of its markers is clicked."""
+    answered = [(i, t.question, t.answer) for i, t in enumerate(turns) if t.answer is not None]
     if not answered:
-        return ('<div class="qa-sources"><p class="qa-empty">Ask a question: the passages that '
-                'support the answer appear here, with the quoted words highlighted.</p></div>')
-    selected = answered[-1][0] if selected is None else selected
+        return (f'<div class="qa-sources">{_SOURCES_TITLE}<p class="qa-empty">Ask a question: '
+                "the passages that support the answer appear here, the quoted words highlighted."
+                "</p></div>")
     sections = []
-    for i, t in answered:
-        assert t.answer is not None
-        if t.answer.citations:
-            cards = "".join(_card(c, i, source_text) for c in t.answer.citations)
+    for i, question, answer in answered:
+        if answer.citations:
+            cards = "".join(_card(c, i, source_text) for c in answer.citations)
         else:
             cards = '<p class="qa-empty">No passage of the sources answers this question.</p>'
-        hidden = "" if i == selected else " hidden"
+        hidden = "" if i == answered[-1][0] else " hidden"
         sections.append(
             f'<section class="qa-turn" data-turn="{i}"{hidden}>'
-            f'<h3 class="qa-for">Sources for “{_esc(t.question)}”</h3>{cards}</section>'
+            f'<p class="qa-for">for “{_esc(question)}”</p>{cards}</section>'
         )
-    return f'<div class="qa-sources">{"".join(sections)}</div>'
+    return f'<div class="qa-sources">{_SOURCES_TITLE}{"".join(sections)}</div>'
 
 
 def render_messages(turns: list[Turn]) -> list[dict[str, str]]:
     """The chatbot value (Gradio messages format) for the turns of a session."""
     messages = []
     for i, t in enumerate(turns):
-        messages.append({"role": "user", "content": f'<div class="qa-question">{_esc(t.question)}</div>'})
         body = render_answer(t.answer, i) if t.answer is not None else render_error(t.error)
-        messages.append({"role": "assistant", "content": body})
+        messages += [_user_message(t.question), {"role": "assistant", "content": body}]
     return messages
+
+
+def _user_message(question: str) -> dict[str, str]:
+    return {"role": "user", "content": f'<div class="qa-question">{_esc(question)}</div>'}
 
 
 # ------------------------------------------------------------------------------------------ uploads
 
 
 def safe_upload_name(name: str) -> str:
-    """A file name that is safe to create in seeds/: no directories, no hidden files, a short
-    ASCII-ish stem of letters, digits, `-`, `_`, `.`; the suffix must be .txt or .md."""
+    """A file name that is safe to create in seeds/: no directories, not hidden, a stem of at most
+    100 letters, digits, `-`, `_`, `.` (any script; NFKC-normalised); the suffix .txt or .md."""
     base = unicodedata.normalize("NFKC", re.split(r"[\\/]", name)[-1]).strip()
     stem, dot, suffix = base.rpartition(".")
     suffix = f".{suffix.lower()}" if dot else ""
     if suffix not in UPLOAD_SUFFIXES:
-        raise SourceError(f"{base!r} is not a .txt or .md file: only plain text and Markdown can be added")
-    stem = re.sub(r"[^\w.-]+", "_", stem, flags=re.ASCII).strip("._-")[:100] or "document"
+        raise SourceError(f"{base!r} is not a .txt or .md file: only those can be added")
+    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-")[:100] or "document"
     return stem + suffix
 
 
@@ -233,8 +249,10 @@ def add_upload(seeds_dir: Path, upload: Path, original_name: str, max_mb: float)
     digest = hashlib.sha256(data).hexdigest()
     seeds_dir.mkdir(parents=True, exist_ok=True)
     for existing in sorted(seeds_dir.rglob("*")):
-        if existing.is_file() and existing.suffix.lower() in UPLOAD_SUFFIXES and _sha256(existing) == digest:
-            return f"{name}: the same text is already in seeds/ as {existing.relative_to(seeds_dir).as_posix()}; skipped"
+        if existing.suffix.lower() in UPLOAD_SUFFIXES and existing.is_file() \
+                and _sha256(existing) == digest:
+            same = existing.relative_to(seeds_dir).as_posix()
+            return f"{name}: the same text is already in seeds/ as {same}; skipped"
     stem, suffix = name[: -len(Path(name).suffix)], Path(name).suffix
     for k in range(1, 1000):
         candidate = seeds_dir / (name if k == 1 else f"{stem}-{k}{suffix}")
@@ -250,52 +268,65 @@ def add_upload(seeds_dir: Path, upload: Path, original_name: str, max_mb: float)
 
 def _report_line(report: IndexReport) -> str:
     parts = [f"{report.files_seen} files, {report.chunks_total} chunks in the index",
-             f"{report.files_indexed} new or changed file(s) indexed ({report.chunks_embedded} chunks embedded)"]
+             f"{report.files_indexed} new or changed file(s) indexed "
+             f"({report.chunks_embedded} chunks embedded)"]
     if report.files_removed:
         parts.append(f"{report.files_removed} removed")
     return "; ".join(parts) + "." + "".join(f"\n- ⚠ {w}" for w in report.warnings)
 
 
-def _documents_rows(engine: ChatEngine) -> list[list[Any]]:
-    return [[d.source, d.chunks, d.sha256[:12]] for d in engine.documents()]
-
-
 # ----------------------------------------------------------------------------------------- the app
 
 _CSS = """
-.qa-title h1 { font-size: 1.35rem; margin: 0; } .qa-title p { margin: .1rem 0 0; opacity: .7; }
+.qa-title h1 { font-size: 1.4rem; margin: 0; }
+.qa-title p { margin: .15rem 0 0; opacity: .7; }
 .qa-question { white-space: pre-wrap; }
 .qa-answer { line-height: 1.6; }
-a.qa-cite { display: inline-block; min-width: 1.5em; padding: 0 .35em; margin: 0 .1em; border-radius: .7em;
-  background: #e0e7ff; color: #3730a3 !important; font-size: .78em; font-weight: 600; line-height: 1.5;
-  text-align: center; text-decoration: none !important; cursor: pointer; vertical-align: .08em; }
-a.qa-cite:hover, a.qa-cite:focus { background: #c7d2fe; outline: none; }
-.qa-unsupported { color: #57534e; font-style: italic; border-left: 3px solid #f59e0b; padding-left: .6em; }
-.qa-badge { display: inline-block; font-style: normal; font-size: .75em; font-weight: 600; margin-right: .35em;
-  padding: .05em .5em; border-radius: .4em; background: #fef3c7; color: #92400e; }
-.qa-weak { text-decoration: underline dotted #f59e0b; text-underline-offset: 3px; }
+a.qa-cite { display: inline-block; min-width: 1.5em; padding: 0 .3em; margin-left: .05em;
+  border-radius: .7em; background: var(--primary-100); color: var(--primary-800) !important;
+  font-size: .78em; font-weight: 700; line-height: 1.5; text-align: center; vertical-align: .08em;
+  text-decoration: none !important; cursor: pointer; }
+a.qa-cite:hover, a.qa-cite:focus { background: var(--primary-200); outline: none; }
+.qa-unsupported { color: var(--body-text-color-subdued); font-style: italic; padding-left: .7em;
+  border-left: 3px solid #a8a29e; }
+.qa-badge { display: inline-block; margin-right: .35em; padding: .05em .55em; border-radius: .4em;
+  background: #e7e5e4; color: #44403c; font-size: .75em; font-style: normal; font-weight: 700; }
+.qa-weak { text-decoration: underline dotted #a8a29e; text-underline-offset: 3px; }
 .qa-notice { margin-top: .4em; font-size: .8em; opacity: .75; }
 .qa-error { color: #b91c1c; }
-.qa-caret { opacity: .5; animation: qa-blink 1s steps(2) infinite; } @keyframes qa-blink { 50% { opacity: 0; } }
-.qa-sources { max-height: 640px; overflow-y: auto; padding: 0 .3em .3em 0; }
-.qa-for { font-size: .95rem; font-weight: 600; margin: .2em 0 .6em; }
+.qa-caret { opacity: .5; animation: qa-blink 1s steps(2) infinite; }
+@keyframes qa-blink { 50% { opacity: 0; } }
+#qa-sources .html-container { padding: 0; }
+.qa-sources { height: 612px; overflow-y: auto; box-sizing: border-box; padding: 0 1em .6em;
+  border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
+  background: var(--background-fill-secondary); }
+.qa-sources-title { position: sticky; top: 0; z-index: 1; margin: 0 -1em .2em;
+  padding: .6em 1em .4em; font-size: 1rem; font-weight: 700;
+  background: var(--background-fill-secondary); }
+.qa-for { margin: 0 0 .7em; font-size: .85rem; opacity: .75; }
 .qa-empty { opacity: .7; font-style: italic; }
-.qa-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: .65em .85em;
-  margin: 0 0 .7em; background: var(--background-fill-primary); transition: border-color .2s, box-shadow .2s; }
-.qa-card.qa-active { border-color: #6366f1; box-shadow: 0 0 0 3px rgba(99, 102, 241, .22); }
-.qa-card header { display: flex; gap: .5em; align-items: baseline; font-size: .85em; margin-bottom: .35em; }
-.qa-num { padding: 0 .5em; border-radius: .7em; background: #e0e7ff; color: #3730a3; font-weight: 600; }
+.qa-card { margin: 0 0 .7em; padding: .65em .85em; border: 1px solid var(--border-color-primary);
+  border-radius: 10px; background: var(--background-fill-primary); scroll-margin-top: 3em;
+  transition: border-color .2s, box-shadow .2s; }
+.qa-card.qa-active { border-color: var(--primary-500); box-shadow: 0 0 0 3px var(--primary-100); }
+.qa-card header { display: flex; gap: .5em; align-items: baseline; margin-bottom: .35em;
+  font-size: .85em; }
+.qa-num { padding: 0 .5em; border-radius: .7em; background: var(--primary-100);
+  color: var(--primary-800); font-weight: 700; }
 .qa-file { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .qa-where { margin-left: auto; white-space: nowrap; opacity: .7; }
-.qa-card-note { font-size: .8em; color: #b45309; margin-bottom: .3em; }
-.qa-passage { margin: 0; white-space: pre-wrap; line-height: 1.6; font-size: .92em; }
-.qa-quote { background: #fef08a; color: #1c1917; padding: .05em .12em; border-radius: 3px; }
+.qa-card-note { margin-bottom: .3em; font-size: .8em; color: #b45309; }
+.qa-passage { margin: 0; white-space: pre-wrap; line-height: 1.6; font-size: .92em;
+  color: var(--body-text-color-subdued); }
+.qa-quote { padding: .05em .12em; border-radius: 3px; background: #fef08a; color: #1c1917; }
 .qa-card.qa-active .qa-quote { background: #fde047; box-shadow: 0 0 0 1px #facc15; }
-.dark a.qa-cite, .dark .qa-num { background: #3730a3; color: #e0e7ff !important; }
-.dark .qa-unsupported { color: #d6d3d1; }
+.dark a.qa-cite, .dark .qa-num { background: var(--primary-800);
+  color: var(--primary-100) !important; }
+.dark .qa-badge { background: #44403c; color: #e7e5e4; }
 """
 
-# Runs once per page: clicking [n] shows that answer's sources and brings card n into view.
+# Runs once per page: clicking [n] shows the sources of that answer and brings card n into view;
+# clicking elsewhere in an answer shows its sources.
 _JS = """
 (() => {
   if (window.__qaChat) return;
@@ -303,17 +334,22 @@ _JS = """
   function show(turn, n) {
     const panel = document.querySelector('.qa-sources');
     if (!panel) return;
-    panel.querySelectorAll('.qa-turn').forEach(s => { s.hidden = s.dataset.turn !== String(turn); });
+    panel.querySelectorAll('.qa-turn').forEach(s => { s.hidden = s.dataset.turn !== turn; });
     panel.querySelectorAll('.qa-card.qa-active').forEach(c => c.classList.remove('qa-active'));
     const card = n == null ? null : document.getElementById('qa-src-' + turn + '-' + n);
     if (!card) { panel.scrollTop = 0; return; }
     card.classList.add('qa-active');
-    card.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+    card.scrollIntoView({block: 'center', behavior: 'smooth'});
   }
   document.addEventListener('click', (ev) => {
     const el = ev.target instanceof Element ? ev.target : null;
     const cite = el && el.closest('a.qa-cite');
-    if (cite) { ev.preventDefault(); ev.stopPropagation(); show(cite.dataset.turn, cite.dataset.n); return; }
+    if (cite) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      show(cite.dataset.turn, cite.dataset.n);
+      return;
+    }
     const answer = el && el.closest('.qa-answer[data-turn]');
     if (answer) show(answer.dataset.turn, null);
   }, true);
@@ -321,26 +357,28 @@ _JS = """
 """
 
 
+def _pieces(result: Answer | Iterable[str | Answer]) -> Iterable[str | Answer]:
+    return [result] if isinstance(result, Answer) else result
+
+
 def _final(result: Answer | Iterable[str | Answer]) -> Answer:
-    if isinstance(result, Answer):
-        return result
-    final = None
-    for item in result:
-        if isinstance(item, Answer):
-            final = item
-    if final is None:
+    answers = [item for item in _pieces(result) if isinstance(item, Answer)]
+    if not answers:
         raise QAError("the engine finished without an answer; see the server log")
-    return final
+    return answers[-1]
 
 
 def build_app(
-    answer_fn: AnswerFn | None = None, *, engine: ChatEngine | None = None, settings: Settings | None = None
+    answer_fn: AnswerFn | None = None,
+    *,
+    engine: ChatEngine | None = None,
+    settings: Settings | None = None,
 ) -> gr.Blocks:
-    """The chat app. `answer_fn(question, history)` returns an Answer or yields text pieces and then
-    the Answer (default: `engine.answer_stream`). `engine` (default: built from `settings`, else the
-    environment) gives the source texts, the document list and incremental indexing."""
+    """The chat app, not launched. `answer_fn(question, history)` returns an Answer, or yields text
+    pieces and then the Answer (default: `engine.answer_stream`). `engine` (default: built from
+    `settings`, else from the environment) gives source texts, the document list and indexing."""
     if engine is None:
-        from qa.api import Engine  # the edges may import the core; the core never imports the UI
+        from qa.api import Engine  # the edges import the core, never the other way round
 
         engine = Engine.from_settings(settings or Settings.from_env())
     ask_fn: AnswerFn = answer_fn or engine.answer_stream
@@ -354,26 +392,24 @@ def build_app(
             yield question, render_messages(turns), gr.skip(), turns
             return
         history = [t.question for t in turns if t.answer is not None]
-        messages = render_messages(turns) + [
-            {"role": "user", "content": f'<div class="qa-question">{_esc(q)}</div>'},
-            {"role": "assistant", "content": render_streaming("")},
-        ]
+        messages = render_messages(turns) + [_user_message(q), _assistant(render_streaming(""))]
         yield "", messages, gr.skip(), turns
         try:
-            result, text, final = ask_fn(q, history), "", None
-            for item in [result] if isinstance(result, Answer) else result:
+            text, final = "", None
+            for item in _pieces(ask_fn(q, history)):
                 if isinstance(item, Answer):
                     final = item
-                else:
-                    text += item
-                    messages[-1] = {"role": "assistant", "content": render_streaming(text)}
-                    yield "", messages, gr.skip(), turns
+                    continue
+                text += item
+                messages[-1] = _assistant(render_streaming(text))
+                yield "", messages, gr.skip(), turns
             turn = Turn(q, _final([final] if final else []))
         except QAError as e:
             turn = Turn(q, error=str(e))
         except Exception as e:  # the page gets one line; the traceback goes to the server log
             log.exception("answering %r failed", q)
-            turn = Turn(q, error=f"Something went wrong while answering ({type(e).__name__}); see the server log.")
+            turn = Turn(q, error=f"something went wrong while answering ({type(e).__name__}); "
+                                 "the details are in the server log")
         turns.append(turn)
         yield "", render_messages(turns), render_sources(turns, engine.source_text), turns
 
@@ -391,7 +427,7 @@ def build_app(
 
     def list_documents() -> tuple[Any, str]:
         try:
-            rows = _documents_rows(engine)
+            rows = [[d.source, d.chunks, d.sha256[:12]] for d in engine.documents()]
         except QAError as e:
             return [], f"⚠ {_esc(str(e))}"
         return rows, f"{len(rows)} file(s) indexed from `{_esc(str(seeds_dir))}`."
@@ -412,47 +448,59 @@ def build_app(
             except QAError as e:
                 lines.append(f"⚠ {e}")
         rows, status = reindex()
-        return rows, "\n".join(f"- {_esc(line)}" for line in lines) + "\n\n" + status, None
+        return rows, "".join(f"- {_esc(line)}\n" for line in lines) + "\n" + status, None
 
     with gr.Blocks(title="qa: ask your documents", analytics_enabled=False) as app:
         turns = gr.State([])
         gr.HTML('<div class="qa-title"><h1>qa</h1><p>Answers from your documents, every sentence '
-                'cited. Click a number to see the passage.</p></div>', js_on_load=None)
+                "cited. Click a number to see the passage.</p></div>", js_on_load=None)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=5, min_width=360):
                         chatbot = gr.Chatbot(
-                            elem_id="qa-chat", label="Conversation", height=560, buttons=[],
+                            label="Conversation", elem_id="qa-chat", height=560, buttons=[],
                             feedback_options=None, sanitize_html=False, render_markdown=False,
                             placeholder="Ask about the documents in seeds/",
-                        )
-                        with gr.Row():
+                        )  # messages are built here from escaped text: see render_messages
+                        with gr.Row(equal_height=True):
                             box = gr.Textbox(placeholder="Ask a question…", show_label=False,
-                                             scale=6, elem_id="qa-question", autofocus=True, max_lines=6)
-                            send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
-                        new = gr.Button("New conversation", size="sm", variant="secondary")
+                                             elem_id="qa-question", scale=6, max_lines=6,
+                                             autofocus=True, container=False)
+                            send = gr.Button("Ask", variant="primary", elem_id="qa-ask", scale=1,
+                                             min_width=80)
                     with gr.Column(scale=4, min_width=320):
-                        gr.Markdown("### Sources")
-                        sources = gr.HTML(render_sources([], engine.source_text), elem_id="qa-sources",
-                                          js_on_load=None, head=f"<style>{_CSS}</style><script>{_JS}</script>")
+                        sources = gr.HTML(render_sources([], engine.source_text),
+                                          elem_id="qa-sources", js_on_load=None,
+                                          head=f"<style>{_CSS}</style><script>{_JS}</script>")
             with gr.Tab("Documents", id="documents"):
-                docs = gr.Dataframe(headers=["file", "chunks", "sha256"], datatype=["str", "number", "str"],
-                                    interactive=False, label="Indexed files", elem_id="qa-docs")
-                status = gr.Markdown(elem_id="qa-docs-status")
-                upload = gr.File(label=f"Add .txt or .md files (up to {max_mb:g} MB each)",
-                                 file_count="multiple", file_types=list(UPLOAD_SUFFIXES), type="filepath")
-                again = gr.Button("Re-index seeds/", variant="secondary")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        docs = gr.Dataframe(headers=["file", "chunks", "sha256"],
+                                            datatype=["str", "number", "str"], interactive=False,
+                                            label="Indexed files", elem_id="qa-docs")
+                        status = gr.Markdown(elem_id="qa-docs-status")
+                    with gr.Column(scale=2, min_width=280):
+                        upload = gr.File(label=f"Add .txt or .md files (up to {max_mb:g} MB each)",
+                                         file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
+                                         type="filepath", elem_id="qa-upload", height=180)
+                        again = gr.Button("Re-index seeds/", elem_id="qa-reindex")
 
-        answering = dict(concurrency_id="answer", concurrency_limit=4)
-        chat_io: dict[str, Any] = dict(fn=chat, inputs=[box, turns], outputs=[box, chatbot, sources, turns],
-                                       show_progress="hidden", **answering)
-        box.submit(**chat_io, api_name="chat", api_visibility="undocumented")
-        send.click(**chat_io, api_visibility="private")
-        new.click(clear, None, [chatbot, sources, turns], api_visibility="private")
+        answering: dict[str, Any] = dict(concurrency_id="answer", concurrency_limit=8)
+        chat_event: dict[str, Any] = dict(fn=chat, inputs=[box, turns],
+                                          outputs=[box, chatbot, sources, turns],
+                                          show_progress="hidden", **answering)
+        box.submit(**chat_event, api_name="chat", api_visibility="undocumented")
+        send.click(**chat_event, api_visibility="private")
+        chatbot.clear(clear, None, [chatbot, sources, turns], api_visibility="private")
         gr.api(ask, api_name="ask", **answering)
-        indexing = dict(concurrency_id="index", concurrency_limit=1, api_visibility="private")
+        indexing: dict[str, Any] = dict(concurrency_id="index", concurrency_limit=1,
+                                        api_visibility="private")
         app.load(list_documents, None, [docs, status], **indexing)
         again.click(reindex, None, [docs, status], **indexing)
         upload.upload(add_files, upload, [docs, status, upload], **indexing)
     return app
+
+
+def _assistant(body: str) -> dict[str, str]:
+    return {"role": "assistant", "content": body}

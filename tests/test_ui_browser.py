@@ -1,0 +1,208 @@
+"""The chat in a real headless Chromium (Debian's /usr/bin/chromium driven by playwright): ask,
+watch the answer stream in, click a citation, read the highlighted passage; add documents. Every
+request the page makes is recorded and must go to 127.0.0.1. Screenshots go to tests/artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+from gradio_client import Client
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytest_plugins = ["ui_fixtures"]  # chat_server, writable_app
+if TYPE_CHECKING:
+    from ui_fixtures import ChatServer, InProcessApp
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # git-ignored
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-default-apps", "--disable-sync",
+                 "--no-first-run", "--disable-features=Translate,OptimizationHints,MediaRouter"]
+TIMEOUT = 30_000  # ms
+
+# Installed before any page script: notes whether the streaming placeholder was ever shown.
+WATCH_STREAMING = """
+new MutationObserver(() => {
+  if (document.querySelector('#qa-chat .qa-streaming')) window.__qaSawStreaming = true;
+}).observe(document, {subtree: true, childList: true});
+"""
+
+
+ANSWERED = "#qa-chat .qa-answer:not(.qa-streaming), #qa-chat .qa-error"
+
+
+@dataclass
+class Page:
+    page: playwright.Page
+    requests: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def hosts(self) -> set[str]:
+        return {urlsplit(u).hostname or u for u in self.requests}
+
+    def ask(self, question: str) -> None:
+        """Types the question, presses Enter and waits until its answer (or error) is shown."""
+        count = self.page.locator(ANSWERED).count()
+        self.page.locator("#qa-question textarea").fill(question)
+        self.page.keyboard.press("Enter")
+        self.page.wait_for_function(
+            "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[ANSWERED, count])
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / name
+        self.page.screenshot(path=str(path), animations="disabled")
+        return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[playwright.Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: playwright.Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    context.set_default_timeout(TIMEOUT)
+    context.add_init_script(WATCH_STREAMING)
+    p = context.new_page()
+    recorded = Page(p)
+    p.on("request", lambda r: recorded.requests.append(r.url))
+    p.on("dialog", lambda d: (recorded.dialogs.append(d.message), d.dismiss()))
+    yield recorded
+    context.close()
+
+
+def where(c: dict) -> str:
+    if c["line_start"] == c["line_end"]:
+        return f"line {c['line_start']}"
+    return f"lines {c['line_start']}–{c['line_end']}"
+
+
+def test_ask_stream_click_citation_and_see_the_quote(chat_server: ChatServer, page: Page) -> None:
+    question, follow_up = "What did Putin propose?", "Where would they be held?"
+    client = Client(chat_server.url, verbose=False)
+    expected = client.predict(follow_up, [question], api_name="/ask")
+    c = expected["citations"][0]
+    source = chat_server.source_text(c["source"])
+    assert source[c["start"]:c["end"]] == c["quote"]
+
+    p = page.page
+    p.goto(chat_server.url)
+    page.ask(question)
+    page.ask(follow_up)
+    assert p.evaluate("window.__qaSawStreaming") is True
+
+    answers = p.locator("#qa-chat .qa-answer")
+    assert answers.count() == 2
+    assert answers.nth(1).inner_text().strip() == expected["text"]
+
+    # The panel shows the sources of the latest answer; no card is selected yet.
+    panel = p.locator(".qa-sources")
+    assert panel.locator(".qa-turn:not([hidden])").get_attribute("data-turn") == "1"
+    assert panel.locator(".qa-card.qa-active").count() == 0
+
+    answers.nth(1).locator("a.qa-cite", has_text="[1]").click()
+    card = p.locator("#qa-src-1-1")
+    playwright.expect(card).to_have_class("qa-card qa-active")
+    playwright.expect(card).to_be_in_viewport()
+    assert card.locator("mark.qa-quote").text_content() == c["quote"]
+    assert card.locator(".qa-file").text_content() == c["source"]
+    assert card.locator(".qa-where").text_content() == where(c)
+    # Around the mark: the quote's paragraph of the source, unchanged.
+    passage = card.locator(".qa-passage").text_content()
+    assert c["quote"] in passage and passage.strip("…") in source
+    page.screenshot("chat.png")
+
+    # A number in the first answer brings that answer's sources back.
+    answers.nth(0).locator("a.qa-cite").first.click()
+    playwright.expect(p.locator("#qa-src-0-1")).to_have_class("qa-card qa-active")
+    assert panel.locator(".qa-turn:not([hidden])").get_attribute("data-turn") == "0"
+
+    assert page.hosts() == {"127.0.0.1"}, page.requests
+    assert page.dialogs == []
+
+
+def test_citation_scrolls_into_view_on_a_narrow_screen(chat_server: ChatServer,
+                                                       page: Page) -> None:
+    p = page.page
+    p.set_viewport_size({"width": 480, "height": 600})  # the sources panel goes under the chat
+    p.goto(chat_server.url)
+    page.ask("Which Turkish leader would Putin speak with?")
+    p.evaluate("window.scrollTo(0, 0)")
+    card = p.locator("#qa-src-0-1")
+    playwright.expect(card).not_to_be_in_viewport()
+    p.locator("#qa-chat a.qa-cite").first.click()
+    playwright.expect(card).to_be_in_viewport(ratio=0.99)  # waits for the smooth scroll to end
+    assert "Erdoğan" in card.locator("mark.qa-quote").text_content()
+    page.screenshot("chat-narrow.png")
+    assert page.hosts() == {"127.0.0.1"}, page.requests
+
+
+def test_unsupported_answer_is_marked(chat_server: ChatServer, page: Page) -> None:
+    page.page.goto(chat_server.url)
+    page.ask("What is the capital of Australia?")
+    answer = page.page.locator("#qa-chat .qa-answer").last
+    playwright.expect(answer).to_have_class("qa-answer qa-unsupported")
+    assert answer.locator(".qa-badge").inner_text() == "Not in the sources"
+    assert answer.locator("a.qa-cite").count() == 0
+    assert page.hosts() == {"127.0.0.1"}, page.requests
+
+
+def test_upload_a_document_then_ask_about_it(writable_app: InProcessApp, page: Page,
+                                             tmp_path: Path) -> None:
+    note = tmp_path / "Lab notes <b>.md"
+    note.write_text("# Lab notes\n\nThe lab kettle is named <script>alert('pwned')</script> "
+                    "Bertha, and it boils water in ninety seconds.\n", encoding="utf-8")
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 20_000, encoding="utf-8")  # 100 kB; this app takes 50 kB at most
+
+    p = page.page
+    p.goto(writable_app.url)
+    p.get_by_role("tab", name="Documents").click()
+    table = p.locator("#qa-docs")
+    playwright.expect(table).to_contain_text("000_7383d27b375f9d56.txt")
+    p.locator("#qa-upload input[type=file]").set_input_files([str(note), str(big)])
+    status = p.locator("#qa-docs-status")
+    playwright.expect(status).to_contain_text("added Lab_notes_b.md")
+    playwright.expect(status).to_contain_text("big.txt is larger than 0.05 MB")
+    playwright.expect(table).to_contain_text("Lab_notes_b.md")
+    assert (writable_app.seeds_dir / "Lab_notes_b.md").read_bytes() == note.read_bytes()
+    assert not (writable_app.seeds_dir / "big.txt").exists()
+    page.screenshot("documents.png")
+
+    p.get_by_role("tab", name="Chat").click()
+    page.ask("What is the lab kettle called?")
+    p.locator("#qa-chat .qa-answer").last.locator("a.qa-cite").first.click()
+    card = p.locator(".qa-card.qa-active")
+    assert card.locator(".qa-file").text_content() == "Lab_notes_b.md"
+    quote = card.locator("mark.qa-quote").text_content()
+    assert "<script>alert('pwned')</script> Bertha" in quote  # shown as text, never run
+    assert card.locator("script").count() == 0 and page.dialogs == []
+    assert page.hosts() == {"127.0.0.1"}, page.requests
+
+
+def test_reindex_button_picks_up_new_files(writable_app: InProcessApp, page: Page) -> None:
+    p = page.page
+    p.goto(writable_app.url)
+    p.get_by_role("tab", name="Documents").click()
+    playwright.expect(p.locator("#qa-docs")).to_contain_text("000_7383d27b375f9d56.txt")
+    (writable_app.seeds_dir / "later.txt").write_text("Added by hand after the start.\n",
+                                                      encoding="utf-8")
+    p.locator("#qa-reindex").click()
+    playwright.expect(p.locator("#qa-docs")).to_contain_text("later.txt")
+    status = p.locator("#qa-docs-status")
+    playwright.expect(status).to_contain_text("1 new or changed file(s) indexed")

@@ -1,0 +1,296 @@
+"""The chat app from the outside (gradio_client against a running `qa chat`) and its pure parts.
+
+Server tests run the real engine over a temp copy of the seed article; the expected words come from
+that article, and every quote is checked against the file at its offsets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError, AuthenticationError
+
+from qa.cli import bind_warning, chat_auth
+from qa.errors import ConfigError, SourceError
+from qa.types import Answer, Citation, Sentence
+from qa.ui import (
+    Turn,
+    add_upload,
+    paragraph_around,
+    render_answer,
+    render_sources,
+    safe_upload_name,
+)
+
+# Eight questions over the seed article and a word each correct answer must contain.
+QUESTIONS = {
+    "Where did Putin propose holding the talks?": "istanbul",
+    "When could the negotiations resume?": "thursday",
+    "Which Turkish leader would Putin speak with?": "erdoğan",
+    "What did Zelenskyy insist must precede any negotiations?": "ceasefire",
+    "How long a ceasefire did European leaders demand?": "30-day",
+    "How many lives could ending the war save, according to Trump?": "hundreds of thousands",
+    "What did the 2022 draft deal propose?": "neutrality",
+    "Which union do Russian officials not oppose Ukraine joining?": "european union",
+}
+UNANSWERABLE = "What is the capital of Australia?"
+
+pytest_plugins = ["ui_fixtures"]  # chat_server, chat_launcher
+if TYPE_CHECKING:
+    from ui_fixtures import ChatServer
+
+
+def client(server: ChatServer) -> Client:
+    return Client(server.url, verbose=False)
+
+
+def assert_quotes_exact(server: ChatServer, result: dict) -> None:
+    for c in result["citations"]:
+        assert server.source_text(c["source"])[c["start"]:c["end"]] == c["quote"]
+        assert f"[{c['n']}]" in result["text"]
+
+
+def chat_turn(c: Client, question: str) -> tuple[list[dict], str]:
+    """One question through the chat event of the page; returns the messages and the sources."""
+    box, messages, sources = c.predict(question, api_name="/chat")  # the page's submit
+    assert box == ""
+    return messages, sources
+
+
+def message_text(message: dict) -> str:
+    content = message["content"]  # gradio_client gives a list of {"type": "text", "text": ...}
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content)
+
+
+# --------------------------------------------------------------------------------- against a server
+
+
+@pytest.mark.slow
+def test_chat_prints_its_local_url(chat_server: ChatServer) -> None:
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", chat_server.url)
+    assert any(line.startswith("index: 1 file(s)") for line in chat_server.output)
+
+
+@pytest.mark.slow
+def test_ask_returns_answer_with_exact_citations(chat_server: ChatServer) -> None:
+    c = client(chat_server)
+    result = c.predict("Where did Putin propose holding the talks?", api_name="/ask")
+    answer = Answer.from_dict(result)
+    assert answer.supported and answer.citations
+    assert "istanbul" in answer.text.lower()
+    assert answer.to_dict() == result  # the endpoint returns exactly Answer.to_dict()
+    assert_quotes_exact(chat_server, result)
+
+
+@pytest.mark.slow
+def test_follow_up_uses_earlier_questions(chat_server: ChatServer) -> None:
+    c = client(chat_server)
+    via_api = c.predict("Where would they be held?", ["What did Putin propose?"],
+                        api_name="/ask")
+    assert via_api["supported"] and "istanbul" in via_api["text"].lower()
+    assert_quotes_exact(chat_server, via_api)
+
+    # The chat keeps the conversation per session: the second turn gets the first as history.
+    chat_turn(c, "What did Putin propose?")
+    messages, sources = chat_turn(c, "Where would they be held?")
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 2
+    follow_up = message_text(messages[3])
+    assert re.sub(r"<[^>]+>", "", follow_up) == via_api["text"]
+    quote = via_api["citations"][0]["quote"]
+    assert f'<mark class="qa-quote">{quote}</mark>' in sources
+    assert 'class="qa-cite" href="#qa-src-1-1"' in follow_up
+
+
+@pytest.mark.slow
+def test_unanswerable_question_is_not_supported(chat_server: ChatServer) -> None:
+    c = client(chat_server)
+    result = c.predict(UNANSWERABLE, api_name="/ask")
+    assert result["supported"] is False and result["citations"] == []
+    messages, sources = chat_turn(c, UNANSWERABLE)
+    assert 'class="qa-answer qa-unsupported"' in message_text(messages[-1])
+    assert "Not in the sources" in message_text(messages[-1])
+    assert "No passage of the sources answers this question" in sources
+
+
+@pytest.mark.slow
+def test_eight_concurrent_clients_each_get_their_own_answer(chat_server: ChatServer) -> None:
+    questions = list(QUESTIONS)
+    sequential = {q: client(chat_server).predict(q, api_name="/ask") for q in questions}
+
+    def converse(question: str) -> tuple[dict, list[dict]]:
+        c = client(chat_server)  # one session each
+        via_api = c.predict(question, api_name="/ask")
+        messages, _ = chat_turn(c, question)
+        return via_api, messages
+
+    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+        results = dict(zip(questions, pool.map(converse, questions), strict=True))
+
+    for question, (via_api, messages) in results.items():
+        assert via_api == sequential[question]
+        assert via_api["question"] == question and via_api["supported"]
+        assert QUESTIONS[question] in via_api["text"].lower()
+        assert_quotes_exact(chat_server, via_api)
+        # Each session saw only its own question and answer.
+        assert len(messages) == 2 and question in message_text(messages[0])
+        assert re.sub(r"<[^>]+>", "", message_text(messages[1])) == via_api["text"]
+
+
+@pytest.mark.slow
+def test_errors_are_one_line_messages(chat_server: ChatServer) -> None:
+    c = client(chat_server)
+    with pytest.raises(AppError) as info:
+        c.predict("   ", api_name="/ask")
+    assert str(info.value) == "the question is empty: type a question about your documents"
+
+    messages, _ = chat_turn(c, "why " * 1200)
+    error = message_text(messages[-1])
+    assert error.startswith('<div class="qa-error">⚠ the question is ')
+    assert "characters long" in error
+    assert "\n" not in error and "Traceback" not in error
+
+
+@pytest.mark.slow
+def test_login_required_when_qa_auth_is_set(
+    chat_launcher: Callable[[dict[str, str]], ChatServer],
+) -> None:
+    server = chat_launcher({"QA_AUTH": "reader:s3cret pass"})
+    with pytest.raises(AuthenticationError, match="credentials were not provided"):
+        Client(server.url, verbose=False)
+    with pytest.raises(ValueError, match="Could not login"):
+        Client(server.url, auth=("reader", "wrong"), verbose=False)
+    result = Client(server.url, auth=("reader", "s3cret pass"), verbose=False).predict(
+        "Where did Putin propose holding the talks?", api_name="/ask")
+    assert result["supported"]
+
+
+# ---------------------------------------------------------------------------------- pure functions
+
+
+def test_auth_setting() -> None:
+    assert chat_auth("") is None
+    assert chat_auth("ann:pa:ss") == ("ann", "pa:ss")
+    for bad in ("ann", "ann:", ":pass"):
+        with pytest.raises(ConfigError):
+            chat_auth(bad)
+
+
+def test_warning_only_for_non_local_address_without_login() -> None:
+    for local in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        assert bind_warning(local, has_auth=False) == ""
+    assert "QA_AUTH" in bind_warning("0.0.0.0", has_auth=False)
+    assert "QA_AUTH" in bind_warning("192.168.1.20", has_auth=False)
+    assert bind_warning("0.0.0.0", has_auth=True) == ""
+
+
+SOURCE = ("Intro line.\nFirst <b>para</b> says Istanbul & more. It goes on.\n\n"
+          "Second para <script>x()</script>.\n")
+
+
+def citation(quote: str, n: int = 1, text: str = SOURCE) -> Citation:
+    start = text.index(quote)
+    return Citation(n=n, source="dir/doc.md", start=start, end=start + len(quote), quote=quote,
+                    line_start=2, line_end=2, sha256="0" * 64)
+
+
+def test_answer_markers_become_links_and_text_is_escaped() -> None:
+    c = citation("First <b>para</b> says Istanbul & more.")
+    text = "First <b>para</b> says Istanbul & more [1]. Unknown [7]."
+    sentences = [Sentence("First <b>para</b> says Istanbul & more [1].", (1,), True),
+                 Sentence("Unknown [7].", (), False)]
+    a = Answer("q", text, True, [c], sentences)
+    html = render_answer(a, turn=3)
+    assert "&lt;b&gt;para&lt;/b&gt;" in html and "<b>" not in html and "&amp; more" in html
+    assert html.count('class="qa-cite"') == 1
+    assert 'href="#qa-src-3-1" data-turn="3" data-n="1"' in html
+    assert ('<span class="qa-weak" title="No cited passage supports this sentence">Unknown [7].'
+            "</span>") in html
+
+
+def test_unsupported_answer_looks_different() -> None:
+    html = render_answer(Answer("q", "The sources do not answer this question.", False), turn=0)
+    assert html.startswith('<div class="qa-answer qa-unsupported" data-turn="0">')
+
+
+def test_sources_panel_highlights_quote_inside_its_paragraph() -> None:
+    c = citation("Second para <script>x()</script>.", n=2)
+    turns = [Turn("Anything about <i>?", Answer("q", "x [2]", True, [c]))]
+    html = render_sources(turns, lambda source: SOURCE)
+    assert '<mark class="qa-quote">Second para &lt;script&gt;x()&lt;/script&gt;.</mark>' in html
+    assert "<script>" not in html and "Anything about &lt;i&gt;?" in html
+    assert 'id="qa-src-0-2"' in html and "doc.md" in html and "line 2" in html
+    assert "Istanbul" not in html  # the other paragraph is not shown
+
+
+def test_sources_panel_says_when_the_source_changed() -> None:
+    c = citation("First <b>para</b> says Istanbul & more.")
+    turns = [Turn("q", Answer("q", "x [1]", True, [c]))]
+    html = render_sources(turns, lambda source: "rewritten " + SOURCE)
+    assert "the source has changed since this answer" in html
+    assert ('<mark class="qa-quote">First &lt;b&gt;para&lt;/b&gt; says Istanbul &amp; more.'
+            "</mark>") in html
+
+
+def test_paragraph_is_the_blank_line_block_or_the_long_line() -> None:
+    wrapped = "Title\n\nshort wrapped line one\nline two has the quote here\nline three\n\nNext"
+    s = wrapped.index("the quote")
+    a, b = paragraph_around(wrapped, s, s + 9)
+    assert wrapped[a:b] == "short wrapped line one\nline two has the quote here\nline three"
+
+    long_lines = "A" * 150 + ".\n" + "The quote sits in this long line. " * 5 + "\n" + "B" * 150
+    s = long_lines.index("The quote")
+    a, b = paragraph_around(long_lines, s, s + 9)
+    assert long_lines[a:b] == ("The quote sits in this long line. " * 5)
+
+    huge = "word " * 2000
+    a, b = paragraph_around(huge, 5000, 5004, limit=200)
+    assert a <= 5000 and b >= 5004 and b - a <= 210
+
+
+def test_upload_names_are_sanitised() -> None:
+    assert safe_upload_name("../../etc/notes.TXT") == "notes.txt"
+    assert safe_upload_name(r"C:\Users\me\My Report (final).md") == "My_Report_final.md"
+    assert safe_upload_name(".hidden.md") == "hidden.md"
+    assert safe_upload_name("ｆｕｌｌｗｉｄｔｈ.txt") == "fullwidth.txt"
+    assert safe_upload_name("Überblick 2024.md") == "Überblick_2024.md"
+    assert safe_upload_name("<script>.md") == "script.md"
+    assert safe_upload_name("....md") == "document.md"
+    for bad in ("report.pdf", "notes", "archive.txt.exe"):
+        with pytest.raises(SourceError):
+            safe_upload_name(bad)
+
+
+def test_upload_never_overwrites_and_skips_same_content(tmp_path: Path) -> None:
+    seeds, up = tmp_path / "new_seeds", tmp_path / "upload"
+    up.mkdir()
+    (up / "a.txt").write_text("first text", encoding="utf-8")
+    assert add_upload(seeds, up / "a.txt", "notes.txt", 1) == "added notes.txt"
+    assert add_upload(seeds, up / "a.txt", "other.md", 1) == (
+        "other.md: the same text is already in seeds/ as notes.txt; skipped")
+    (up / "b.txt").write_text("second text", encoding="utf-8")
+    assert add_upload(seeds, up / "b.txt", "notes.txt", 1) == (
+        "added notes-2.txt (a different notes.txt exists)")
+    assert (seeds / "notes.txt").read_text() == "first text"
+    assert (seeds / "notes-2.txt").read_text() == "second text"
+
+
+def test_upload_refuses_large_binary_and_empty_files(tmp_path: Path) -> None:
+    seeds, up = tmp_path / "new_seeds", tmp_path / "big.txt"
+    up.write_bytes(b"x" * 2048)
+    with pytest.raises(SourceError, match="larger than 0.001 MB"):
+        add_upload(seeds, up, "big.txt", 0.001)
+    up.write_bytes(b"text\x00\x01binary")
+    with pytest.raises(SourceError, match="binary"):
+        add_upload(seeds, up, "bin.txt", 1)
+    up.write_bytes(b"  \n")
+    with pytest.raises(SourceError, match="empty"):
+        add_upload(seeds, up, "empty.txt", 1)
+    assert not seeds.exists()
