@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-logging.getLogger("bm25s").setLevel(logging.ERROR)
-
 from qa.store import Store
 from qa.types import Chunk, Passage
 
@@ -36,6 +34,7 @@ class Bm25Index:
         import bm25s
         import Stemmer
 
+        logging.getLogger("bm25s").setLevel(logging.ERROR)  # it logs progress at DEBUG+
         self.chunks = chunks
         self._stemmer = Stemmer.Stemmer("english")
         self._bm25 = bm25s.BM25()
