@@ -17,6 +17,7 @@ from qa.config import MAX_QUESTION_CHARS, Settings
 from qa.embed import BulkEmbedder, Embedder, embed_for_indexing
 from qa.errors import QuestionError, SourceError
 from qa.extractive import NO_ANSWER, Lexicon, Pick, SentenceVectors, pick
+from qa.generate_openai import ModelAnswerer
 from qa.indexer import plan, update
 from qa.readers import read_source
 from qa.retrieve import Retriever
@@ -47,6 +48,10 @@ class Engine:
         self._seen_files: tuple | None = None  # (path, size, mtime) of seeds/ at the last check
         self._index_lock = threading.Lock()
         self._bulk: list[BulkEmbedder] = []
+        # QA_BACKEND=openai: a model writes the answer (checked by qa.cite_model); on any model
+        # failure the extractive answer is given instead, with a notice that says why.
+        self._model = None if settings.backend != "openai" else ModelAnswerer(
+            settings, retrieve=lambda q: self.retrieve(q)[0], fallback=self._answer_extractive)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Engine:
@@ -110,6 +115,11 @@ class Engine:
     def answer(self, question: str, history: Sequence[str] | None = None) -> Answer:
         question, history = _check_question(question), list(history or [])
         self.ensure_index()
+        if self._model is not None:
+            return self._model.answer(question, history)
+        return self._answer_extractive(question, history)
+
+    def _answer_extractive(self, question: str, history: list[str]) -> Answer:
         passages, query = self.retrieve(question, history)
         chosen = pick(question, history, passages, query.vectors[0], query.context_vector,
                       self.vectors, self._lexicon_now())
@@ -118,6 +128,11 @@ class Engine:
     def answer_stream(self, question: str, history: Sequence[str] | None = None
                       ) -> Iterator[str | Answer]:
         """Yields pieces of the answer text as they are ready, then the final Answer."""
+        if self._model is not None:  # the model's text as it writes it, then the checked Answer
+            question, history = _check_question(question), list(history or [])
+            self.ensure_index()
+            yield from self._model.answer_stream(question, history)
+            return
         result = self.answer(question, history)
         yield result.text
         yield result

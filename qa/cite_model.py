@@ -19,10 +19,12 @@ Pure: no I/O, no model, no index. Everything a model writes is treated as a clai
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from qa.cite import citation_for
 from qa.extractive import NO_ANSWER
@@ -330,7 +332,7 @@ def _best_span(
             best = candidate
     if best is None or best.score >= SUPPORT:
         return best
-    for first, second in zip(sentences, sentences[1:]):
+    for first, second in pairwise(sentences):
         candidate = _Span(first.start, second.end, score(first.start, second.end))
         if candidate.score > best.score + 0.1:
             best = candidate
@@ -338,7 +340,7 @@ def _best_span(
 
 
 def _clip(value: float) -> float:
-    return 0.0 if value != value else max(0.0, min(1.0, value))  # NaN -> 0
+    return 0.0 if math.isnan(value) else max(0.0, min(1.0, value))
 
 
 def _score(wanted: dict[str, float], hit: set[str]) -> float:
@@ -366,11 +368,13 @@ def _numbers_missing(wanted: dict[str, float], hit: set[str]) -> bool:
 def _matched(wanted: dict[str, float], have: dict[str, None] | set[str]) -> set[str]:
     hit = set()
     for term in wanted:
-        if term in have:
+        if term in have or (
+            # stems that share five letters: europ/european, ukrain/ukrainian
+            len(term) >= 5
+            and not _NUMBER.search(term)
+            and any(len(h) >= 5 and h[:5] == term[:5] for h in have)
+        ):
             hit.add(term)
-        elif len(term) >= 5 and not _NUMBER.search(term):
-            if any(len(h) >= 5 and (h.startswith(term[:5]) and term.startswith(h[:5])) for h in have):
-                hit.add(term)
     return hit
 
 
@@ -398,9 +402,7 @@ def _terms(text: str) -> dict[str, None]:
 
 
 def _parts(word: str) -> list[str]:
-    word = word.replace("’", "'")
-    if word.endswith("'s"):
-        word = word[:-2]
+    word = word.replace("’", "'").removesuffix("'s")
     return [p for p in re.split(r"[-']", word) if p]
 
 

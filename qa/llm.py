@@ -18,7 +18,7 @@ import errno
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from qa.config import Settings
 from qa.errors import ConfigError, ModelError
@@ -95,7 +95,7 @@ class ChatModel:
             client.close()
         self._llm = None
 
-    def __enter__(self) -> ChatModel:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
