@@ -4,19 +4,20 @@ request the page makes is recorded and must go to 127.0.0.1. Screenshots go to t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
+from fake_openai import FakeOpenAI, Reply, Request, grounded_responder
 from gradio_client import Client
 
 playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-pytest_plugins = ["ui_fixtures"]  # chat_server, writable_app
+pytest_plugins = ["ui_fixtures"]  # chat_server, chat_launcher, writable_app
 if TYPE_CHECKING:
     from ui_fixtures import ChatServer, InProcessApp
 
@@ -28,11 +29,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--no-first-run", "--disable-features=Translate,OptimizationHints,MediaRouter"]
 TIMEOUT = 30_000  # ms
 
-# Installed before any page script: notes whether the streaming placeholder was ever shown.
+# Installed before any page script: records every text the streaming answer showed.
 WATCH_STREAMING = """
+window.__qaPartials = [];
 new MutationObserver(() => {
-  if (document.querySelector('#qa-chat .qa-streaming')) window.__qaSawStreaming = true;
-}).observe(document, {subtree: true, childList: true});
+  const el = document.querySelector('#qa-chat .qa-streaming');
+  if (!el) return;
+  const text = el.textContent.replace('▍', '');
+  if (window.__qaPartials[window.__qaPartials.length - 1] !== text) window.__qaPartials.push(text);
+}).observe(document, {subtree: true, childList: true, characterData: true});
 """
 
 
@@ -104,7 +109,7 @@ def test_ask_stream_click_citation_and_see_the_quote(chat_server: ChatServer, pa
     p.goto(chat_server.url)
     page.ask(question)
     page.ask(follow_up)
-    assert p.evaluate("window.__qaSawStreaming") is True
+    assert p.evaluate("window.__qaPartials.length") > 0  # the placeholder was shown
 
     answers = p.locator("#qa-chat .qa-answer")
     assert answers.count() == 2
@@ -206,3 +211,28 @@ def test_reindex_button_picks_up_new_files(writable_app: InProcessApp, page: Pag
     playwright.expect(p.locator("#qa-docs")).to_contain_text("later.txt")
     status = p.locator("#qa-docs-status")
     playwright.expect(status).to_contain_text("1 new or changed file(s) indexed")
+
+
+def test_model_answer_streams_into_the_page(
+    chat_launcher: Callable[[dict[str, str]], ChatServer], page: Page
+) -> None:
+    def slow(request: Request) -> Reply:  # the fake model writes one word every 50 ms
+        return replace(grounded_responder(request), chunk_delay=0.05)
+
+    with FakeOpenAI(responder=slow) as model:
+        server = chat_launcher({"QA_BACKEND": "openai", "OPENAI_BASE_URL": model.base_url,
+                                "OPENAI_API_KEY": "sk-test"})
+        p = page.page
+        p.goto(server.url)
+        page.ask("Where did Putin propose holding the talks?")
+        assert any(r.stream for r in model.requests)
+
+    partials = [t for t in p.evaluate("window.__qaPartials") if t]
+    assert len(partials) >= 5  # the answer grew on screen, piece by piece
+    assert all(a != b and b.startswith(a) for a, b in zip(partials, partials[1:], strict=False))
+    answer = p.locator("#qa-chat .qa-answer").last
+    assert "Istanbul" in answer.inner_text() and "qa-streaming" not in answer.get_attribute("class")
+    answer.locator("a.qa-cite").first.click()
+    quote = p.locator(".qa-card.qa-active mark.qa-quote").text_content()
+    assert quote in server.source_text("000_7383d27b375f9d56.txt") and "Istanbul" in quote
+    assert page.hosts() == {"127.0.0.1"}, page.requests

@@ -79,7 +79,7 @@ def start_chat(tmp: Path, env: dict[str, str] | None = None, args: tuple[str, ..
                ) -> tuple[subprocess.Popen[str], ChatServer]:
     """Starts `python -m qa chat` on a free port over a temp copy of seeds/ with a fresh index."""
     seeds = copy_seeds(tmp / "chat_seeds")
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("QA_", "OPENAI_"))}
     full_env.update(OFFLINE_ENV, QA_SEEDS_DIR=str(seeds), QA_INDEX_DIR=str(tmp / "chat_index"),
                     QA_PORT=str(free_port()))
     full_env.update(env or {})
