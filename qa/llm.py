@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -41,6 +42,7 @@ class ChatModel:
         self._max_retries = max_retries
         self._temperature = temperature
         self._llm: Any = None
+        self._lock = threading.Lock()  # the chat shares one model between threads
 
     def __repr__(self) -> str:
         return f"ChatModel(model={self.model!r}, endpoint={self.endpoint!r})"
@@ -90,10 +92,11 @@ class ChatModel:
 
     def close(self) -> None:
         """Close the HTTP connections of the client, if one was made."""
-        client = getattr(self._llm, "_client", None) if self._llm is not None else None
-        if client is not None:
-            client.close()
-        self._llm = None
+        with self._lock:
+            client = getattr(self._llm, "_client", None) if self._llm is not None else None
+            if client is not None:
+                client.close()
+            self._llm = None
 
     def __enter__(self) -> Self:
         return self
@@ -104,6 +107,10 @@ class ChatModel:
     # -- internals --------------------------------------------------------------------------------
 
     def _client(self) -> Any:
+        with self._lock:
+            return self._llm if self._llm is not None else self._make_client()
+
+    def _make_client(self) -> Any:
         if self._llm is None:
             try:
                 from llama_index.llms.openai_like import OpenAILike

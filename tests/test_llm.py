@@ -91,6 +91,16 @@ def test_without_a_key_a_placeholder_is_sent(server: FakeOpenAI) -> None:
     assert server.requests[0].headers["Authorization"].startswith("Bearer ")
 
 
+
+def test_one_model_serves_many_threads(server: FakeOpenAI, model: ChatModel) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server.responder = lambda request: Reply(f"echo {request.messages[-1]['content']}")
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda i: model.complete([Message("user", f"q{i}")]), range(16)))
+    assert replies == [f"echo q{i}" for i in range(16)]
+    assert len(server.requests) == 16
+
 # -- model answers checked end to end ----------------------------------------------------------
 
 SCENARIOS = {
