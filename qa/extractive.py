@@ -134,6 +134,14 @@ def pick(question: str, history: Sequence[str], passages: Sequence[Passage],
     sims = vecs @ question_vec
     if context_vec is not None:
         sims = np.maximum(sims, vecs @ context_vec)
+    # "He insisted on a ceasefire" means more together with the sentence that says who "he" is.
+    windowed = [i for i, c in enumerate(candidates) if c.antecedent]
+    if windowed:
+        wvecs = vectors.get([f"{candidates[i].antecedent} {candidates[i].text}" for i in windowed])
+        wsims = wvecs @ question_vec
+        if context_vec is not None:
+            wsims = np.maximum(wsims, wvecs @ context_vec)
+        sims[windowed] = np.maximum(sims[windowed], wsims)
     weights, surface = _term_weights(question, history, lexicon)
     total = sum(weights.values()) or 1.0
     terms = [set(lexicon.terms(c.text)) for c in candidates]
