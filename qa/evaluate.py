@@ -139,7 +139,7 @@ def _overlaps(start: int, end: int, text: str, evidence: str) -> bool:
 
 
 def _word_count(text: str) -> int:
-    return len(re.sub(r"\[\d+\]", "", text).split())
+    return len(re.sub(r"\[(?:\d+|unsupported)\]", "", text).split())
 
 
 def _share(flags: object) -> float:
