@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,15 +61,17 @@ class Engine:
         return cls(settings, store, Embedder())
 
     # --- the index -----------------------------------------------------------------------------
-    def refresh(self, rebuild: bool = False) -> IndexReport:
-        """Brings the index up to date with seeds/ (incremental; `rebuild` starts from empty)."""
+    def refresh(self, rebuild: bool = False,
+                on_commit: Callable[[str, int], None] | None = None) -> IndexReport:
+        """Brings the index up to date with seeds/ (incremental; `rebuild` starts from empty).
+        `on_commit(source, chunks)` reports each file as it is committed."""
         with self._index_lock:
             note = ""
             if rebuild:
                 self.store, note = Store.rebuild(self.settings.index_dir, self.settings.chroma_url)
                 self.retriever = Retriever(self.store, self.settings.top_k)
             report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
-                            self.embedder.token_counts)
+                            self.embedder.token_counts, on_commit=on_commit)
             self._seen_files = _stat_seeds(self.settings.seeds_dir)
             if note:
                 report = IndexReport(**{**report.__dict__, "warnings": (note, *report.warnings)})

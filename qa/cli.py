@@ -70,7 +70,11 @@ def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
 
 def _index(args: argparse.Namespace) -> int:
     engine = _engine()
-    report = engine.refresh(rebuild=args.rebuild)
+
+    def progress(source: str, chunks: int) -> None:
+        print(f"  indexed {source} ({chunks} chunks)", file=sys.stderr, flush=True)
+
+    report = engine.refresh(rebuild=args.rebuild, on_commit=progress)
     _print_warnings(report.warnings)
     print(f"indexed {report.files_indexed} file(s), {report.files_unchanged} unchanged, "
           f"{report.files_removed} removed, {report.files_skipped} skipped; "

@@ -63,9 +63,11 @@ def plan(store: Store, seeds_dir: Path) -> Plan:
 
 
 def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCounter,
-           todo: Plan | None = None) -> IndexReport:
+           todo: Plan | None = None, on_commit: Callable[[str, int], None] | None = None
+           ) -> IndexReport:
     """Brings the index in line with `seeds_dir`. Unreadable files are skipped with a warning and
-    keep whatever was indexed for them before; nothing else is lost."""
+    keep whatever was indexed for them before; nothing else is lost. `on_commit(source, chunks)`
+    is called as each file is committed (progress)."""
     todo = todo or plan(store, seeds_dir)
     warnings = list(todo.warnings)
     indexed = skipped = embedded = 0
@@ -81,6 +83,8 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
             store.delete_chunks(source, keep_sha256=record.sha256)
             store.add_chunks(cs, vectors[at : at + len(cs)])
             store.commit_file(record)
+            if on_commit:
+                on_commit(source, len(cs))
             at += len(cs)
         pending.clear()
         return len(chunks)
