@@ -145,23 +145,26 @@ class Embedder:
         for row, seq in enumerate(batch_ids):
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1.0
-        x = self._word[ids] + self._pos[:length] + self._type0
+        # Token rows are kept 2-D (n*length, 384): NumPy runs 2-D matrix products ~3x faster
+        # than the same product broadcast over a 3-D batch.
+        x = (self._word[ids] + self._pos[:length] + self._type0).reshape(n * length, DIMENSIONS)
         x = _layer_norm(x, self._ln_w, self._ln_b)
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         hd = DIMENSIONS // self.heads
         scale = np.float32(1.0 / np.sqrt(hd))
         for layer in self._layers:
-            qkv = x @ layer.qkv_w + layer.qkv_b
-            qkv = qkv.reshape(n, length, 3, self.heads, hd).transpose(2, 0, 3, 1, 4)
+            qkv = (x @ layer.qkv_w + layer.qkv_b).reshape(n, length, 3, self.heads, hd)
+            qkv = qkv.transpose(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]
             scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
             scores -= scores.max(-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(-1, keepdims=True)
-            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n, length, DIMENSIONS)
+            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n * length, DIMENSIONS)
             x = _layer_norm(ctx @ layer.out_w + layer.out_b + x, layer.ln1_w, layer.ln1_b)
             h = _gelu(x @ layer.up_w + layer.up_b)
             x = _layer_norm(h @ layer.down_w + layer.down_b + x, layer.ln2_w, layer.ln2_b)
+        x = x.reshape(n, length, DIMENSIONS)
         pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)

@@ -38,7 +38,8 @@ ANSWER_TYPE_BONUS = 0.08  # the sentence holds the kind of thing asked for (a pl
 UNKNOWN_TERM_WEIGHT = 0.6  # a question word found nowhere in the sources (often a paraphrase)
 ANTECEDENT_WEIGHT = 0.6
 SYNONYM_SIMILARITY = 0.5  # word-to-word cosine from which a paraphrase counts as a match
-STRICT_TYPES = ("number", "time")  # words of the previous sentence count for one that starts "he/they ..."
+STRICT_TYPES = ("number", "time")
+SOFT_MATCHED = 6  # candidates whose words are compared by meaning (each word costs an embedding)  # words of the previous sentence count for one that starts "he/they ..."
 HISTORY_WEIGHT = 0.5
 SECOND_SENTENCE_RATIO = 0.8  # a second sentence must score this close to the first
 
@@ -130,6 +131,10 @@ def pick(question: str, history: Sequence[str], passages: Sequence[Passage],
     missing = _missing_names(question, passages)
     if not candidates:
         return Pick((), 0.0, 0.0, missing)
+    weights, surface = _term_weights(question, history, lexicon)
+    # One embedding pass for the sentences and windows: a cold process pays one model call.
+    vectors.get([c.text for c in candidates]
+                + [f"{c.antecedent} {c.text}" for c in candidates if c.antecedent])
     vecs = vectors.get([c.text for c in candidates])
     sims = vecs @ question_vec
     if context_vec is not None:
@@ -142,13 +147,18 @@ def pick(question: str, history: Sequence[str], passages: Sequence[Passage],
         if context_vec is not None:
             wsims = np.maximum(wsims, wvecs @ context_vec)
         sims[windowed] = np.maximum(sims[windowed], wsims)
-    weights, surface = _term_weights(question, history, lexicon)
     total = sum(weights.values()) or 1.0
     terms = [set(lexicon.terms(c.text)) for c in candidates]
-    cover = np.array([_coverage(weights, surface, c, ts, lexicon, vectors) / total
-                      for c, ts in zip(candidates, terms, strict=True)])
     wanted = answer_type(question)
     typed = np.array([wanted is not None and has_type(c.text, wanted) for c in candidates])
+    # Exact word matches first; near synonyms (a word embedding each) only for the front runners.
+    cover = np.array([_coverage(weights, surface, c, ts, lexicon, None) / total
+                      for c, ts in zip(candidates, terms, strict=True)])
+    front = np.argsort(-(sims + COVERAGE_WEIGHT * cover + ANSWER_TYPE_BONUS * typed))[:SOFT_MATCHED]
+    vectors.get(list(surface.values())
+                + sorted({w for i in front for _, w in lexicon.term_words(candidates[i].text)}))
+    for i in front:
+        cover[i] = _coverage(weights, surface, candidates[i], terms[i], lexicon, vectors) / total
     scores = sims + COVERAGE_WEIGHT * cover + ANSWER_TYPE_BONUS * typed
     best = int(np.argmax(scores))
     similarity, coverage = float(sims[best]), float(cover[best])
@@ -197,7 +207,7 @@ def _candidates(passages: Sequence[Passage]) -> list[Candidate]:
 
 
 def _coverage(weights: dict[str, float], surface: dict[str, str], cand: Candidate,
-              terms: set[str], lexicon: Lexicon, vectors: SentenceVectors) -> float:
+              terms: set[str], lexicon: Lexicon, vectors: SentenceVectors | None) -> float:
     """Weighted share of the question's words in the sentence: exact (stemmed) matches count
     fully, the previous sentence's words partly (for "he said ..."), and a near-synonym by the
     model's word similarity ("gratitude" ~ "thanked") in proportion to that similarity."""
@@ -212,7 +222,7 @@ def _coverage(weights: dict[str, float], surface: dict[str, str], cand: Candidat
         else:
             unmatched.append(t)
     words = sorted({w for _, w in lexicon.term_words(cand.text)})
-    if unmatched and words:
+    if unmatched and words and vectors is not None:
         q = vectors.get([surface[t] for t in unmatched])
         best = (q @ vectors.get(words).T).max(axis=1)
         for t, sim in zip(unmatched, best, strict=True):
