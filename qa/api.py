@@ -136,7 +136,11 @@ class Engine:
             yield from self._model.answer_stream(question, history)
             return
         result = self.answer(question, history)
-        yield result.text
+        # The extractive answer is ready at once; it is still sent a sentence at a time so that
+        # every caller consumes one protocol: text deltas that add up to `text`, then the Answer.
+        pieces = [s.text for s in result.sentences] or [result.text]
+        for i, piece in enumerate(pieces):
+            yield piece if i == 0 else " " + piece
         yield result
 
     def _query(self, question: str, history: Sequence[str]) -> Query:

@@ -205,3 +205,12 @@ def test_fusion_ranks_exact_terms_and_meaning(engine) -> None:
     assert {p.chunk.id for p in fused} == {a.id, b.id, c.id}
     passages, _ = engine.retrieve("30-day ceasefire sanctions")
     assert "30-day" in passages[0].text
+
+
+def test_answer_stream_yields_deltas_then_the_answer(engine) -> None:
+    from qa.types import Answer
+
+    items = list(engine.answer_stream("What did Zelenskyy say must come before any negotiations?"))
+    final = items[-1]
+    assert isinstance(final, Answer) and all(isinstance(i, str) for i in items[:-1])
+    assert "".join(items[:-1]) == final.text
