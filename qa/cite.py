@@ -22,9 +22,11 @@ def citation_for(n: int, chunk: Chunk, start: int, end: int) -> Citation:
     local_start, local_end = start - chunk.start, end - chunk.start
     quote = chunk.text[local_start:local_end]
     first = chunk.line + chunk.text.count("\n", 0, local_start)
+    # A chunk can run across a page break ("\f", see qa.readers_rich): count the breaks before.
+    page = None if chunk.page is None else chunk.page + chunk.text.count("\f", 0, local_start)
     return Citation(
         n=n, source=chunk.source, start=start, end=end, quote=quote, line_start=first,
-        line_end=first + quote.count("\n"), sha256=chunk.sha256, page=chunk.page)
+        line_end=first + quote.count("\n"), sha256=chunk.sha256, page=page)
 
 
 def with_marker(sentence: str, numbers: Sequence[int]) -> str:

@@ -88,7 +88,11 @@ class Store:
             if chroma_url:  # a server's collections of another format: drop them by name
                 client = _http_client(chroma_url, None)
                 for name in (CHUNKS, FILES):
-                    client.delete_collection(name)
+                    try:
+                        client.delete_collection(name)
+                    except Exception as exc:
+                        if "does not exist" not in str(exc):
+                            raise _wrap(exc, chroma_url) from None
             else:
                 aside = index_dir.with_name(f"{index_dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
                 shutil.move(str(index_dir), str(aside))
