@@ -172,13 +172,17 @@ def pick(question: str, history: Sequence[str], passages: Sequence[Passage],
             and gain[second] >= 0.2:
         chosen.append(second)
         coverage = float(coverage + gain[second])
-    # A question that asks for a number or a time is not answered by text that holds none.
-    type_missing = wanted in STRICT_TYPES and not any(typed[i] for i in chosen)
+    # A question that asks for a number or a time is not answered by text that holds none, and
+    # one that asks for names ("which specific leaders", "the name of") by text that names no one
+    # beyond what the question already says.
+    type_missing = (wanted in STRICT_TYPES and not any(typed[i] for i in chosen)) or (
+        asks_for_names(question)
+        and not any(new_names(candidates[i].text, question) for i in chosen))
     answerable = not missing and not type_missing and similarity >= MIN_SIMILARITY and (
         coverage >= MIN_COVERAGE or similarity >= CONFIDENT_SIMILARITY)
     if not answerable:
-        return Pick((), similarity, coverage, missing + (("(" + wanted + ")",) if type_missing
-                                                         else ()))
+        return Pick((), similarity, coverage,
+                    missing + ((f"({wanted or 'name'})",) if type_missing else ()))
     ordered = sorted(chosen, key=lambda i: (candidates[i].chunk.source, candidates[i].span.start))
     return Pick(tuple(candidates[i] for i in ordered), similarity, coverage, missing)
 
@@ -243,6 +247,24 @@ _TYPE_PATTERNS = {
                          r"billions?|dozens?)\b", re.IGNORECASE),
     "person": re.compile(r"\b[A-Z][a-z]+\s+[A-Z][\w’'-]+"),
 }
+
+
+_NAME_REQUEST = re.compile(r"\b(?:names?|specific(?:ally)?|exactly|precisely|by name)\b",
+                           re.IGNORECASE)
+_FULL_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'.-]+(?:\s+[A-Z][\w’'.-]+)+)")
+
+
+def asks_for_names(question: str) -> bool:
+    return bool(_NAME_REQUEST.search(question)) and not re.search(
+        r"\bhow (?:many|much)\b", question, re.IGNORECASE)
+
+
+def new_names(sentence: str, question: str) -> list[str]:
+    """Multi-word proper names (Recep Tayyip Erdoğan, Security Council) of `sentence` that the
+    question does not already contain."""
+    q = _fold(question)
+    return [m for m in _FULL_NAME.findall(sentence)
+            if not all(_fold(part) in q for part in m.split())]
 
 
 def answer_type(question: str) -> str | None:
