@@ -91,9 +91,11 @@ def _linked(text: str, turn: int, numbers: set[int]) -> str:
 def render_answer(answer: Answer, turn: int) -> str:
     """The chat bubble of one answer. Sentences without support are marked; unsupported answers
     get their own look."""
-    if not answer.supported:
+    notice = f'<div class="qa-notice">{_esc(answer.notice)}</div>' if answer.notice else ""
+    if not answer.supported:  # the notice says why, e.g. the model was down
         return (f'<div class="qa-answer qa-unsupported" data-turn="{turn}">'
-                f'<span class="qa-badge">Not in the sources</span> {_esc(answer.text)}</div>')
+                f'<span class="qa-badge">Not in the sources</span> {_esc(answer.text)}'
+                f'{notice}</div>')
     numbers = {c.n for c in answer.citations}
     body, pos = [], 0
     for sentence in answer.sentences:
@@ -105,7 +107,6 @@ def render_answer(answer: Answer, turn: int) -> str:
                     f'{_linked(sentence.text, turn, numbers)}</span>')
         pos = at + len(sentence.text)
     body.append(_linked(answer.text[pos:], turn, numbers))
-    notice = f'<div class="qa-notice">{_esc(answer.notice)}</div>' if answer.notice else ""
     return f'<div class="qa-answer" data-turn="{turn}">{"".join(body)}{notice}</div>'
 
 

@@ -218,6 +218,16 @@ def test_answer_markers_become_links_and_text_is_escaped() -> None:
 def test_unsupported_answer_looks_different() -> None:
     html = render_answer(Answer("q", "The sources do not answer this question.", False), turn=0)
     assert html.startswith('<div class="qa-answer qa-unsupported" data-turn="0">')
+    assert "qa-notice" not in html
+
+
+def test_unsupported_answer_shows_why() -> None:
+    a = Answer("q", "The sources do not answer this question.", False,
+               notice="model endpoint http://127.0.0.1:9/v1 failed: <connection refused>")
+    html = render_answer(a, turn=0)
+    assert "qa-unsupported" in html
+    assert '<div class="qa-notice">model endpoint http://127.0.0.1:9/v1 failed: ' \
+        '&lt;connection refused&gt;</div>' in html
 
 
 def test_sources_panel_highlights_quote_inside_its_paragraph() -> None:
