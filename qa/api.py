@@ -192,15 +192,25 @@ def _check_question(question: str) -> str:
 
 
 def _stat_seeds(seeds_dir: Path) -> tuple:
-    if not seeds_dir.is_dir():
-        return ()
+    """(path, size, mtime) of everything under seeds/. Runs before every question, so it walks
+    with os.scandir and sorts strings: rglob and sorting Path objects cost ~40 ms a question at
+    1,000+ files."""
     out = []
-    for p in sorted(seeds_dir.rglob("*")):
+    folders = [str(seeds_dir)]
+    while folders:
         try:
-            st = p.stat()
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    try:
+                        st = entry.stat()
+                        if entry.is_dir():
+                            folders.append(entry.path)
+                    except OSError:
+                        continue
+                    out.append((entry.path, st.st_size, st.st_mtime_ns))
         except OSError:
             continue
-        out.append((str(p), st.st_size, st.st_mtime_ns))
+    out.sort()
     return tuple(out)
 
 

@@ -19,6 +19,7 @@ from qa.errors import ConfigError
 
 MAX_TOKENS = 256  # the model's max_seq_length (word pieces, including [CLS] and [SEP])
 DIMENSIONS = 384
+FFN_ROWS = 64  # tokens per feed-forward step: (64, 1536) float32 fits a 512 KB L2 cache
 
 
 def bundled_model_path() -> Path:
@@ -139,33 +140,43 @@ class Embedder:
         return self.embed([text])[0]
 
     def _forward(self, batch_ids: list[list[int]]) -> np.ndarray:
-        n, length = len(batch_ids), max(len(ids) for ids in batch_ids)
-        ids = np.zeros((n, length), dtype=np.int64)
+        """The model on a batch. Tokens are packed (T, 384) with no padding: every per-token step
+        (the projections, GELU, LayerNorm: nearly all the work) runs on real tokens only; just
+        attention sees the batch padded to its longest text. The feed-forward block runs on
+        FFN_ROWS tokens at a time so its (rows, 1536) intermediates stay in the CPU cache: on a
+        2-core machine this halves the time of a question's sentences (padding alone had doubled
+        the work of a batch of mixed lengths). Same vectors as before to ~1e-7."""
+        lengths = np.fromiter((len(seq) for seq in batch_ids), dtype=np.int64, count=len(batch_ids))
+        n, length, total = len(batch_ids), int(lengths.max()), int(lengths.sum())
+        ids = np.fromiter((t for seq in batch_ids for t in seq), dtype=np.int64, count=total)
+        row = np.repeat(np.arange(n), lengths)  # packed token -> its text
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        pos = np.arange(total) - np.repeat(starts, lengths)  # packed token -> its position
+        x = _layer_norm(self._word[ids] + self._pos[pos] + self._type0, self._ln_w, self._ln_b)
         mask = np.zeros((n, length), dtype=np.float32)
-        for row, seq in enumerate(batch_ids):
-            ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1.0
-        # Token rows are kept 2-D (n*length, 384): NumPy runs 2-D matrix products ~3x faster
-        # than the same product broadcast over a 3-D batch.
-        x = (self._word[ids] + self._pos[:length] + self._type0).reshape(n * length, DIMENSIONS)
-        x = _layer_norm(x, self._ln_w, self._ln_b)
+        mask[row, pos] = 1.0
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         hd = DIMENSIONS // self.heads
         scale = np.float32(1.0 / np.sqrt(hd))
+        padded = np.zeros((n, length, 3 * DIMENSIONS), dtype=np.float32)
         for layer in self._layers:
-            qkv = (x @ layer.qkv_w + layer.qkv_b).reshape(n, length, 3, self.heads, hd)
-            qkv = qkv.transpose(2, 0, 3, 1, 4)
+            padded[row, pos] = x @ layer.qkv_w + layer.qkv_b
+            qkv = padded.reshape(n, length, 3, self.heads, hd).transpose(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]
             scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
             scores -= scores.max(-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(-1, keepdims=True)
-            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n * length, DIMENSIONS)
+            ctx = (scores @ v).transpose(0, 2, 1, 3)[row, pos].reshape(total, DIMENSIONS)
             x = _layer_norm(ctx @ layer.out_w + layer.out_b + x, layer.ln1_w, layer.ln1_b)
-            h = _gelu(x @ layer.up_w + layer.up_b)
-            x = _layer_norm(h @ layer.down_w + layer.down_b + x, layer.ln2_w, layer.ln2_b)
-        x = x.reshape(n, length, DIMENSIONS)
-        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+            out = np.empty_like(x)
+            for a in range(0, total, FFN_ROWS):
+                xb = x[a : a + FFN_ROWS]
+                h = _gelu(xb @ layer.up_w + layer.up_b)
+                out[a : a + FFN_ROWS] = _layer_norm(h @ layer.down_w + layer.down_b + xb,
+                                                    layer.ln2_w, layer.ln2_b)
+            x = out
+        pooled = np.add.reduceat(x, starts, axis=0) / lengths[:, None].astype(np.float32)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
@@ -192,7 +203,13 @@ class BulkEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.asarray(self._model.get_text_embedding_batch(texts), dtype=np.float32)
+        # llama-index hands the model batches in the order given, and a batch is padded to its
+        # longest text: sorted by length, a batch holds texts of about the same length.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = self._model.get_text_embedding_batch([texts[i] for i in order])
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        out[order] = np.asarray(vectors, dtype=np.float32)
+        return out
 
 
 BULK_THRESHOLD = 256  # texts; below it, loading torch costs more than it saves

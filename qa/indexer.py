@@ -78,14 +78,15 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
     def flush() -> int:
         chunks = [c for _, _, cs in pending for c in cs]
         vectors = embed([c.text for c in chunks]) if chunks else np.zeros((0, 384))
-        at = 0
-        for source, record, cs in pending:
-            store.delete_chunks(source, keep_sha256=record.sha256)
-            store.add_chunks(cs, vectors[at : at + len(cs)])
-            store.commit_file(record)
-            if on_commit:
+        # One Chroma call per step for the whole batch of files, not three per file: a corpus of
+        # many small files otherwise spends more time in per-call overhead than in storing. The
+        # order keeps a kill -9 safe: stale chunks go, new chunks are stored, then the records.
+        store.delete_stale_chunks({record.source: record.sha256 for _, record, _ in pending})
+        store.add_chunks(chunks, vectors)
+        store.commit_files([record for _, record, _ in pending])
+        if on_commit:
+            for source, _, cs in pending:
                 on_commit(source, len(cs))
-            at += len(cs)
         pending.clear()
         return len(chunks)
 

@@ -5,6 +5,9 @@
   so the collection is also a valid llama-index vector store.
 - `qa_files`: one record per indexed file (source -> sha256, chunk count). A file's record is written
   only after all its chunks are stored: it is the commit marker that makes indexing safe to kill.
+  One more record, `qa-index-version`, holds a token that every write changes: `fingerprint()`
+  reads it, so checking per question whether the index changed costs one small read, whatever
+  the number of files, and notices writes by other processes on the same Chroma server.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,7 @@ EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 MARKER = "qa-index.json"
 CHUNKS = "qa_chunks"
 FILES = "qa_files"
+VERSION_ID = "qa-index-version"  # a record in qa_files whose token changes with every write
 _COLLECTION_META = {"hnsw:space": "cosine", "qa_format": FORMAT, "qa_embedding": EMBEDDING_MODEL}
 
 
@@ -55,6 +60,8 @@ class Store:
         if fmt != FORMAT:
             raise IndexError_(f"the index at {location} was built by another version of qa "
                               f"(format {fmt}, this is {FORMAT}): run `qa index --rebuild`")
+        if not self._call(self._files.get, ids=[VERSION_ID], include=[])["ids"]:
+            self._bump_version()  # indexes from before the version record: add it once
 
     # --- opening -------------------------------------------------------------------------------
     @classmethod
@@ -104,22 +111,40 @@ class Store:
         got = self._call(self._files.get, include=["metadatas"])
         return {
             m["source"]: FileRecord(m["source"], m["sha256"], int(m["chunks"]))
-            for m in got["metadatas"] or []
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True) if i != VERSION_ID
         }
 
     def fingerprint(self) -> str:
-        """Changes whenever any file's indexed content changes."""
+        """Changes whenever the indexed content changes (also when another process, e.g. another
+        `qa chat` on the same Chroma server, changed it). One small read: it runs per question."""
+        got = self._call(self._files.get, ids=[VERSION_ID], include=["metadatas"])
+        metas = got["metadatas"] or []
+        if metas and metas[0] and metas[0].get("version"):
+            return str(metas[0]["version"])
+        # an index written before the version record existed: derive it from the file records
         items = sorted((r.source, r.sha256) for r in self.files().values())
         return hashlib.sha256(json.dumps(items).encode()).hexdigest()[:16]
 
+    def _bump_version(self) -> None:
+        self._call(self._files.upsert, ids=[VERSION_ID], embeddings=[[0.0]],
+                   metadatas=[{"version": uuid.uuid4().hex[:16]}])
+
     def commit_file(self, record: FileRecord) -> None:
-        meta = {"source": record.source, "sha256": record.sha256, "chunks": record.chunks}
-        self._call(self._files.upsert, ids=[_file_id(record.source)], embeddings=[[0.0]],
-                   metadatas=[meta])
+        self.commit_files([record])
+
+    def commit_files(self, records: list[FileRecord]) -> None:
+        """Marks files as completely indexed (call only after all their chunks are stored)."""
+        if not records:
+            return
+        metas = [{"source": r.source, "sha256": r.sha256, "chunks": r.chunks} for r in records]
+        self._call(self._files.upsert, ids=[_file_id(r.source) for r in records],
+                   embeddings=[[0.0]] * len(records), metadatas=metas)
+        self._bump_version()
 
     def forget_file(self, source: str) -> None:
         self.delete_chunks(source)
         self._call(self._files.delete, ids=[_file_id(source)])
+        self._bump_version()
 
     # --- chunks --------------------------------------------------------------------------------
     def add_chunks(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
@@ -145,6 +170,20 @@ class Store:
         if keep_sha256:
             where = {"$and": [where, {"sha256": {"$ne": keep_sha256}}]}
         self._call(self._chunks.delete, where=where)
+        self._bump_version()
+
+    def delete_stale_chunks(self, keep: dict[str, str]) -> None:
+        """For each source -> sha256 in `keep`, deletes that source's chunks of any other version.
+        One read and at most one delete for all of them (indexing calls it per batch of files)."""
+        if not keep:
+            return
+        got = self._call(self._chunks.get, where={"source": {"$in": sorted(keep)}},
+                         include=["metadatas"])
+        stale = [i for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+                 if m["sha256"] != keep[m["source"]]]
+        if stale:
+            self._call(self._chunks.delete, ids=stale)
+            self._bump_version()
 
     def chunk_sources(self) -> set[str]:
         got = self._call(self._chunks.get, include=["metadatas"])
@@ -165,9 +204,9 @@ class Store:
         return [by_id[i] for i in ids if i in by_id]
 
     def query(self, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
-        """Nearest chunks with their cosine similarity, best first."""
-        n = min(n, self.count())
-        if n == 0:
+        """Nearest chunks with their cosine similarity, best first. (Chroma returns fewer when the
+        index holds fewer than `n`: no count() round trip per question.)"""
+        if n <= 0:
             return []
         got = self._call(self._chunks.query, query_embeddings=[embedding.tolist()], n_results=n,
                          include=["documents", "metadatas", "distances"])
