@@ -20,6 +20,9 @@ from qa.errors import ConfigError
 MAX_TOKENS = 256  # the model's max_seq_length (word pieces, including [CLS] and [SEP])
 DIMENSIONS = 384
 FFN_ROWS = 64  # tokens per feed-forward step: (64, 1536) float32 fits a 512 KB L2 cache
+# Texts per torch batch when indexing. Small batches are faster on CPU (activations stay in cache):
+# on 2 cores 16 embeds ~10 % faster than sentence-transformers' default 32, ~30 % faster than 64.
+BULK_BATCH_SIZE = 16
 
 
 def bundled_model_path() -> Path:
@@ -188,7 +191,7 @@ class BulkEmbedder:
     when an indexing run has many chunks to embed (see `embed_for_indexing`).
     """
 
-    def __init__(self, model_dir: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model_dir: Path | None = None, batch_size: int = BULK_BATCH_SIZE) -> None:
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
