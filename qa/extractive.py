@@ -39,6 +39,8 @@ UNKNOWN_TERM_WEIGHT = 0.6  # a question word found nowhere in the sources (often
 ANTECEDENT_WEIGHT = 0.6
 SYNONYM_SIMILARITY = 0.5  # word-to-word cosine from which a paraphrase counts as a match
 STRICT_TYPES = ("number", "time")
+SHORTLIST = 14  # candidate sentences embedded per question (see _shortlist)
+PASSAGE_RANK_WEIGHT = 0.5  # in the shortlist prior: the best passage's sentences get +0.5
 SOFT_MATCHED = 6  # candidates whose words are compared by meaning (each word costs an embedding)  # words of the previous sentence count for one that starts "he/they ..."
 HISTORY_WEIGHT = 0.5
 SECOND_SENTENCE_RATIO = 0.8  # a second sentence must score this close to the first
@@ -132,6 +134,7 @@ def pick(question: str, history: Sequence[str], passages: Sequence[Passage],
     if not candidates:
         return Pick((), 0.0, 0.0, missing)
     weights, surface = _term_weights(question, history, lexicon)
+    candidates = _shortlist(candidates, passages, weights, lexicon)
     # One embedding pass for the sentences and windows: a cold process pays one model call.
     vectors.get([c.text for c in candidates]
                 + [f"{c.antecedent} {c.text}" for c in candidates if c.antecedent])
@@ -208,6 +211,25 @@ def _candidates(passages: Sequence[Passage]) -> list[Candidate]:
                 out.append(Candidate(c, span, text, antecedent))
             previous = text
     return out
+
+
+def _shortlist(candidates: list[Candidate], passages: Sequence[Passage],
+               weights: dict[str, float], lexicon: Lexicon) -> list[Candidate]:
+    """The SHORTLIST candidates most worth embedding: by the question words they hold and by the
+    rank of their passage. Embedding is the cost of a question (each new sentence is a model
+    call), so the long tail of sentences that share nothing with the question is not scored."""
+    if len(candidates) <= SHORTLIST:
+        return candidates
+    rank = {p.chunk.id: i for i, p in enumerate(passages)}
+    total = sum(weights.values()) or 1.0
+
+    def prior(c: Candidate) -> float:
+        words = set(lexicon.terms(c.text)) | set(lexicon.terms(c.antecedent))
+        return (sum(w for t, w in weights.items() if t in words) / total
+                + PASSAGE_RANK_WEIGHT / (1 + rank.get(c.chunk.id, len(passages))))
+
+    keep = set(sorted(range(len(candidates)), key=lambda i: -prior(candidates[i]))[:SHORTLIST])
+    return [c for i, c in enumerate(candidates) if i in keep]
 
 
 def _coverage(weights: dict[str, float], surface: dict[str, str], cand: Candidate,
