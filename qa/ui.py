@@ -20,6 +20,7 @@ import html
 import logging
 import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ import gradio as gr  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
 from qa.errors import QAError, SourceError  # noqa: E402
+from qa.readers import read_source, supported_suffixes  # noqa: E402
 from qa.types import Answer, Citation, IndexReport  # noqa: E402
 
 __all__ = ["build_app", "safe_upload_name", "paragraph_around", "render_answer", "render_sources"]
@@ -39,7 +41,7 @@ __all__ = ["build_app", "safe_upload_name", "paragraph_around", "render_answer",
 log = logging.getLogger(__name__)
 
 AnswerFn = Callable[[str, list[str]], "Answer | Iterable[str | Answer]"]
-UPLOAD_SUFFIXES = (".txt", ".md")
+UPLOAD_SUFFIXES = supported_suffixes()  # whatever qa can read: .txt, .md, .pdf, .html, .docx
 _PARAGRAPH_LIMIT = 1200  # characters of context shown around a quote at most
 _WRAPPED_LINE = 120  # lines longer than this are whole paragraphs, not hard-wrapped pieces of one
 
@@ -221,14 +223,27 @@ def _user_message(question: str) -> dict[str, str]:
 
 def safe_upload_name(name: str) -> str:
     """A file name that is safe to create in seeds/: no directories, not hidden, a stem of at most
-    100 letters, digits, `-`, `_`, `.` (any script; NFKC-normalised); the suffix .txt or .md."""
+    100 letters, digits, `-`, `_`, `.` (any script; NFKC-normalised); a suffix qa can read."""
     base = unicodedata.normalize("NFKC", re.split(r"[\\/]", name)[-1]).strip()
     stem, dot, suffix = base.rpartition(".")
     suffix = f".{suffix.lower()}" if dot else ""
     if suffix not in UPLOAD_SUFFIXES:
-        raise SourceError(f"{base!r} is not a .txt or .md file: only those can be added")
+        raise SourceError(f"{base!r} is not a file qa can read: add "
+                          + ", ".join(UPLOAD_SUFFIXES) + " files")
     stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-")[:100] or "document"
     return stem + suffix
+
+
+def _check_readable(name: str, data: bytes) -> None:
+    """Parses the upload the way indexing will, before it goes into seeds/: a binary .txt, a
+    corrupt PDF or a docx with no text is refused with the reader's one-line reason."""
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / name
+        probe.write_bytes(data)
+        try:
+            read_source(probe, name)
+        except SourceError as exc:
+            raise SourceError(f"{exc}: not added") from None
 
 
 def _sha256(path: Path) -> str:
@@ -245,8 +260,7 @@ def add_upload(seeds_dir: Path, upload: Path, original_name: str, max_mb: float)
         raise SourceError(f"{name} is larger than {max_mb:g} MB (QA_MAX_UPLOAD_MB): not added")
     if not data.strip():
         raise SourceError(f"{name} is empty: not added")
-    if b"\x00" in data:
-        raise SourceError(f"{name} looks like a binary file, not text: not added")
+    _check_readable(name, data)
     digest = hashlib.sha256(data).hexdigest()
     seeds_dir.mkdir(parents=True, exist_ok=True)
     for existing in sorted(seeds_dir.rglob("*")):
@@ -482,7 +496,7 @@ def build_app(
                                             label="Indexed files", elem_id="qa-docs")
                         status = gr.Markdown(elem_id="qa-docs-status")
                     with gr.Column(scale=2, min_width=280):
-                        upload = gr.File(label=f"Add .txt or .md files (up to {max_mb:g} MB each)",
+                        upload = gr.File(label=f"Add {', '.join(UPLOAD_SUFFIXES)} files (up to {max_mb:g} MB each)",
                                          file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                                          type="filepath", elem_id="qa-upload", height=180)
                         again = gr.Button("Re-index seeds/", elem_id="qa-reindex")

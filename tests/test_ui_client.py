@@ -273,7 +273,8 @@ def test_upload_names_are_sanitised() -> None:
     assert safe_upload_name("Überblick 2024.md") == "Überblick_2024.md"
     assert safe_upload_name("<script>.md") == "script.md"
     assert safe_upload_name("....md") == "document.md"
-    for bad in ("report.pdf", "notes", "archive.txt.exe"):
+    assert safe_upload_name("Annual Report.PDF") == "Annual_Report.pdf"
+    for bad in ("photo.png", "notes", "archive.txt.exe"):
         with pytest.raises(SourceError):
             safe_upload_name(bad)
 
@@ -303,4 +304,15 @@ def test_upload_refuses_large_binary_and_empty_files(tmp_path: Path) -> None:
     up.write_bytes(b"  \n")
     with pytest.raises(SourceError, match="empty"):
         add_upload(seeds, up, "empty.txt", 1)
+    up.write_bytes(b"%PDF-1.4 this is not really a PDF")
+    with pytest.raises(SourceError, match="broken.pdf.*not added"):
+        add_upload(seeds, up, "broken.pdf", 1)
+    with pytest.raises(SourceError, match="not a file qa can read"):
+        add_upload(seeds, up, "photo.png", 1)
     assert not seeds.exists()
+
+
+def test_upload_accepts_the_formats_qa_reads(tmp_path: Path) -> None:
+    seeds, up = tmp_path / "new_seeds", tmp_path / "page.html"
+    up.write_text("<html><body><p>The summit is in Ankara.</p><script>x()</script></body></html>")
+    assert add_upload(seeds, up, "page.html", 1) == "added page.html"
