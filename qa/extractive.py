@@ -41,7 +41,7 @@ SYNONYM_SIMILARITY = 0.5  # word-to-word cosine from which a paraphrase counts a
 STRICT_TYPES = ("number", "time")
 SHORTLIST = 14  # candidate sentences embedded per question (see _shortlist)
 PASSAGE_RANK_WEIGHT = 0.5  # in the shortlist prior: the best passage's sentences get +0.5
-SOFT_MATCHED = 6  # candidates whose words are compared by meaning (each word costs an embedding)  # words of the previous sentence count for one that starts "he/they ..."
+SOFT_MATCHED = 3  # candidates whose words are compared by meaning (each word costs an embedding)  # words of the previous sentence count for one that starts "he/they ..."
 HISTORY_WEIGHT = 0.5
 SECOND_SENTENCE_RATIO = 0.8  # a second sentence must score this close to the first
 
