@@ -16,7 +16,7 @@ from qa.cite import citation_for, verify as verify_citations, with_marker
 from qa.config import MAX_QUESTION_CHARS, Settings
 from qa.embed import BulkEmbedder, Embedder, embed_for_indexing
 from qa.errors import QuestionError, SourceError
-from qa.extractive import NO_ANSWER, Lexicon, Pick, SentenceVectors, pick
+from qa.extractive import Lexicon, Pick, SentenceVectors, no_answer, pick
 from qa.generate_openai import ModelAnswerer
 from qa.indexer import plan, update
 from qa.readers import read_source
@@ -170,8 +170,7 @@ class Query:
 
 def answer_from_pick(question: str, standalone: str, chosen: Pick) -> Answer:
     if not chosen.supported:
-        return Answer(question=question, text=NO_ANSWER, supported=False,
-                      standalone_question=standalone)
+        return no_answer(question, standalone)
     citations: list[Citation] = []
     sentences: list[Sentence] = []
     for n, cand in enumerate(chosen.sentences, start=1):

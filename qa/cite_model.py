@@ -27,7 +27,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from qa.cite import citation_for
-from qa.extractive import NO_ANSWER
+from qa.extractive import NO_ANSWER, no_answer
 from qa.spans import sentence_spans
 from qa.types import Answer, Citation, Passage, Sentence
 
@@ -127,18 +127,8 @@ def cite_model_answer(
     text = _normalise(raw_text)
     claims = _claims(text)
 
-    def no_answer(notice: str = "") -> Answer:
-        return Answer(
-            question=question,
-            text=NO_ANSWER,
-            supported=False,
-            standalone_question=standalone,
-            backend="openai",
-            notice=notice,
-        )
-
     if not claims or all(_is_refusal_claim(c) for c in claims):
-        return no_answer()
+        return no_answer(question, standalone, "openai")
 
     numbers: dict[tuple[str, int, int], int] = {}
     citations: list[Citation] = []
@@ -163,7 +153,7 @@ def cite_model_answer(
         pieces.append(shown)
         pos = claim.span_end
     if not any(s.supported for s in sentences):
-        return no_answer(NOT_SUPPORTED_NOTICE)
+        return no_answer(question, standalone, "openai", NOT_SUPPORTED_NOTICE)
     return Answer(
         question=question,
         text="".join(pieces).strip(),

@@ -25,9 +25,16 @@ import numpy as np
 from qa.embed import Embedder
 from qa.ingest import is_heading
 from qa.spans import Span, sentence_spans
-from qa.types import Chunk, Passage
+from qa.types import Answer, Backend, Chunk, Passage
 
 NO_ANSWER = "The sources do not answer this question."
+
+
+def no_answer(question: str, standalone_question: str, backend: Backend = "extractive",
+              notice: str = "") -> Answer:
+    """The fixed result for a question the sources do not answer (`supported=False`)."""
+    return Answer(question=question, text=NO_ANSWER, supported=False,
+                  standalone_question=standalone_question, backend=backend, notice=notice)
 
 # Calibrated on eval/dev.jsonl (bench/calibrate.py); see BENCHMARKS.md.
 MIN_SIMILARITY = 0.34  # below this the best sentence is not about the question

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from qa.cite_model import CANNOT_ANSWER, NO_ANSWER, Similarity, cite_model_answer
+from qa.cite_model import CANNOT_ANSWER, Similarity, cite_model_answer
 from qa.config import Settings
+from qa.extractive import no_answer
 from qa.errors import ModelError
 from qa.llm import ChatModel, condense
 from qa.prompts import Message, render_prompt
@@ -68,13 +69,7 @@ def generate_stream(
     """
     standalone = standalone_question or question
     if not passages:
-        yield Answer(
-            question=question,
-            text=NO_ANSWER,
-            supported=False,
-            standalone_question=standalone,
-            backend="openai",
-        )
+        yield no_answer(question, standalone, "openai")
         return
     messages = answer_messages(standalone, passages, prompts_dir)
     pieces: list[str] = []
@@ -102,13 +97,7 @@ def generate(
     """The checked `Answer` without streaming (one non-streaming request). Raises `ModelError`."""
     standalone = standalone_question or question
     if not passages:
-        return Answer(
-            question=question,
-            text=NO_ANSWER,
-            supported=False,
-            standalone_question=standalone,
-            backend="openai",
-        )
+        return no_answer(question, standalone, "openai")
     raw = model.complete(answer_messages(standalone, passages, prompts_dir))
     return cite_model_answer(
         question, raw, passages, standalone_question=standalone, similarity=similarity

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import SourceError
-from qa.readers import SourceText, read_source, supported_suffixes
+from qa.readers import SourceText, supported_suffixes
 from qa.spans import LineIndex, Span, sentence_spans
 from qa.types import Chunk
 
