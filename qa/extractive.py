@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -113,23 +114,31 @@ class Lexicon:
 
 
 class SentenceVectors:
-    """Embeddings of source sentences, computed on first use and kept (bounded LRU)."""
+    """Embeddings of source sentences, computed on first use and kept (bounded LRU).
+
+    Thread-safe: the chat answers several questions at once. The model runs outside the lock, and
+    each call answers from its own copy, so another thread's eviction cannot take a vector away.
+    """
 
     def __init__(self, embedder: Embedder, capacity: int = 20000) -> None:
         self._embedder = embedder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._capacity = capacity
+        self._lock = threading.Lock()
 
     def get(self, texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            for t, v in zip(missing, self._embedder.embed(missing), strict=True):
-                self._cache[t] = v
-        for t in texts:
-            self._cache.move_to_end(t)
-        while len(self._cache) > self._capacity:
-            self._cache.popitem(last=False)
-        return np.stack([self._cache[t] for t in texts])
+            found.update(zip(missing, self._embedder.embed(missing), strict=True))
+        with self._lock:
+            for t in dict.fromkeys(texts):
+                self._cache[t] = found[t]
+                self._cache.move_to_end(t)
+            while len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
 
 def pick(question: str, history: Sequence[str], passages: Sequence[Passage],

@@ -214,3 +214,23 @@ def test_answer_stream_yields_deltas_then_the_answer(engine) -> None:
     final = items[-1]
     assert isinstance(final, Answer) and all(isinstance(i, str) for i in items[:-1])
     assert "".join(items[:-1]) == final.text
+
+
+def test_sentence_vectors_are_safe_across_threads(embedder) -> None:
+    """The chat answers many questions at once from one cache that also evicts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.extractive import SentenceVectors
+
+    vectors = SentenceVectors(embedder, capacity=5)
+    texts = [f"sentence number {i} about the talks" for i in range(12)]
+    expected = embedder.embed(texts)
+
+    def lookup(i: int):  # type: ignore[no-untyped-def]
+        batch = [texts[(i + k) % 12] for k in range(4)]
+        return batch, vectors.get(batch)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for batch, got in pool.map(lookup, range(48)):
+            want = [expected[texts.index(t)] for t in batch]
+            assert abs(got - want).max() < 1e-5
