@@ -20,7 +20,7 @@ from qa.extractive import Lexicon, Pick, SentenceVectors, no_answer, pick
 from qa.generate_openai import ModelAnswerer
 from qa.indexer import plan, update
 from qa.readers import read_source
-from qa.retrieve import Retriever
+from qa.retrieve import Bm25Index, Retriever
 from qa.store import Store
 from qa.types import Answer, Citation, CitationCheck, IndexReport, Passage, Sentence
 
@@ -44,7 +44,7 @@ class Engine:
         self.embedder = embedder
         self.retriever = Retriever(store, settings.top_k)
         self.vectors = SentenceVectors(embedder)
-        self._lexicon: tuple[str, Lexicon] | None = None
+        self._lexicon: tuple[Bm25Index, Lexicon] | None = None
         self._seen_files: tuple | None = None  # (path, size, mtime) of seeds/ at the last check
         self._index_lock = threading.Lock()
         self._bulk: list[BulkEmbedder] = []
@@ -152,10 +152,12 @@ class Engine:
         return Query(standalone, (question, standalone), (q_vec, ctx_vec), ctx_vec)
 
     def _lexicon_now(self) -> Lexicon:
-        version = self.store.fingerprint()
+        """The lexicon of the chunks the BM25 index was built from: it follows that cache (which
+        already checks the index version) instead of asking the store a second time."""
+        bm25 = self.retriever.bm25()
         cached = self._lexicon
-        if cached is None or cached[0] != version:
-            cached = (version, Lexicon(self.retriever.bm25().chunks))
+        if cached is None or cached[0] is not bm25:
+            cached = (bm25, Lexicon(bm25.chunks))
             self._lexicon = cached
         return cached[1]
 

@@ -77,7 +77,7 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
 
     def flush() -> int:
         chunks = [c for _, _, cs in pending for c in cs]
-        vectors = embed([c.text for c in chunks]) if chunks else np.zeros((0, 384))
+        vectors = embed([c.text for c in chunks])
         # One Chroma call per step for the whole batch of files, not three per file: a corpus of
         # many small files otherwise spends more time in per-call overhead than in storing. The
         # order keeps a kill -9 safe: stale chunks go, new chunks are stored, then the records.

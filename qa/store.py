@@ -129,9 +129,6 @@ class Store:
         self._call(self._files.upsert, ids=[VERSION_ID], embeddings=[[0.0]],
                    metadatas=[{"version": uuid.uuid4().hex[:16]}])
 
-    def commit_file(self, record: FileRecord) -> None:
-        self.commit_files([record])
-
     def commit_files(self, records: list[FileRecord]) -> None:
         """Marks files as completely indexed (call only after all their chunks are stored)."""
         if not records:
@@ -196,12 +193,6 @@ class Store:
         got = self._call(self._chunks.get, include=["documents", "metadatas"])
         return [_to_chunk(i, d, m) for i, d, m in
                 zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
-
-    def get_chunks(self, ids: list[str]) -> list[Chunk]:
-        got = self._call(self._chunks.get, ids=ids, include=["documents", "metadatas"])
-        by_id = {i: _to_chunk(i, d, m) for i, d, m in
-                 zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
-        return [by_id[i] for i in ids if i in by_id]
 
     def query(self, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks with their cosine similarity, best first. (Chroma returns fewer when the
