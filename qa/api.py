@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.answer_model import AnswerModel
 from qa.cite import citation_for, verify as verify_citations, with_marker
 from qa.config import MAX_QUESTION_CHARS, Settings
 from qa.embed import BulkEmbedder, Embedder, embed_for_indexing
@@ -38,10 +39,12 @@ class Engine:
     Thread-safe: the chat serves many users from one Engine.
     """
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder,
+                 answer_model: AnswerModel | None = None) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self.answer_model = answer_model or AnswerModel.load()
         self.retriever = Retriever(store, settings.top_k)
         self.vectors = SentenceVectors(embedder)
         self._lexicon: tuple[Bm25Index, Lexicon] | None = None
@@ -54,11 +57,12 @@ class Engine:
             settings, retrieve=lambda q: self.retrieve(q)[0], fallback=self._answer_extractive)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Engine:
+    def from_settings(cls, settings: Settings | None = None,
+                      answer_model: AnswerModel | None = None) -> Engine:
         settings = settings or Settings.from_env()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         store = Store.open(settings.index_dir, settings.chroma_url)
-        return cls(settings, store, Embedder())
+        return cls(settings, store, Embedder(), answer_model)
 
     # --- the index -----------------------------------------------------------------------------
     def refresh(self, rebuild: bool = False,
@@ -124,7 +128,7 @@ class Engine:
     def _answer_extractive(self, question: str, history: list[str]) -> Answer:
         passages, query = self.retrieve(question, history)
         chosen = pick(question, history, passages, query.vectors[0], query.context_vector,
-                      self.vectors, self._lexicon_now())
+                      self.vectors, self.lexicon(), self.answer_model)
         return answer_from_pick(question, query.standalone, chosen)
 
     def answer_stream(self, question: str, history: Sequence[str] | None = None
@@ -151,7 +155,7 @@ class Engine:
         q_vec, ctx_vec = self.embedder.embed([question, standalone])
         return Query(standalone, (question, standalone), (q_vec, ctx_vec), ctx_vec)
 
-    def _lexicon_now(self) -> Lexicon:
+    def lexicon(self) -> Lexicon:
         """The lexicon of the chunks the BM25 index was built from: it follows that cache (which
         already checks the index version) instead of asking the store a second time."""
         bm25 = self.retriever.bm25()

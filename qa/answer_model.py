@@ -1,0 +1,93 @@
+"""The learned part of the offline answerer: a handful of weights over `qa.features`.
+
+Two small linear models, fitted by `bench/calibrate.py` on the question sets in `eval/` and kept in
+`qa/answer_model.json` (about 60 numbers; no text of any question or source is stored):
+- the ranker scores each candidate sentence (a softmax over the candidates of one question);
+- the abstainer looks at the winner (its features, its score and probability, whether the question
+  is a follow-up or a yes/no question) and gives a confidence; below the threshold the answer is "the
+  sources do not answer this question".
+Every feature means the same thing for any document, so the weights carry over to new sources;
+what they learned is how much each kind of evidence counts, not what this article says.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import ConfigError
+from qa.features import FEATURES
+
+MODEL_FILE = Path(__file__).with_name("answer_model.json")
+CASE_EXTRAS = ("rank_score", "rank_probability", "follow_up", "yes_no", "yes_no_x_rest_weakest",
+               "yes_no_x_rest_coverage")
+CASE_FEATURES = FEATURES + CASE_EXTRAS
+
+
+def case_vector(row: np.ndarray, score: float, probability: float, follow_up: bool,
+                yes_no: bool) -> np.ndarray:
+    """What the abstainer sees of a question: the winning sentence's features and how it won."""
+    yn = float(yes_no)
+    rest_weakest = row[FEATURES.index("rest_weakest")]
+    rest_coverage = row[FEATURES.index("rest_coverage")]
+    return np.concatenate([row, [score, probability, float(follow_up), yn, yn * rest_weakest,
+                                 yn * rest_coverage]])
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    rank_weights: np.ndarray  # (len(FEATURES),)
+    abstain_weights: np.ndarray  # (len(CASE_FEATURES) + 1,): standardised inputs, then the bias
+    abstain_mean: np.ndarray
+    abstain_scale: np.ndarray
+    threshold: float  # answer when the abstainer's score is at least this
+    second_ratio: float  # add the runner-up when its probability is this close to the winner's
+    trained_on: tuple[str, ...] = ()
+
+    def rank(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, probabilities) of the candidates, rows of `matrix` (see `qa.features`)."""
+        scores = matrix @ self.rank_weights
+        e = np.exp(scores - scores.max())
+        return scores, e / e.sum()
+
+    def confidence(self, case: np.ndarray) -> float:
+        """The abstainer's score minus the threshold: >= 0 means answer."""
+        z = (case - self.abstain_mean) / self.abstain_scale
+        return float(z @ self.abstain_weights[:-1] + self.abstain_weights[-1] - self.threshold)
+
+    # --- the file ----------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, object]:
+        return {
+            "features": list(FEATURES), "case_features": list(CASE_FEATURES),
+            "rank_weights": self.rank_weights.round(6).tolist(),
+            "abstain_weights": self.abstain_weights.round(6).tolist(),
+            "abstain_mean": self.abstain_mean.round(6).tolist(),
+            "abstain_scale": self.abstain_scale.round(6).tolist(),
+            "threshold": round(self.threshold, 6), "second_ratio": self.second_ratio,
+            "trained_on": list(self.trained_on),
+        }
+
+    def save(self, path: Path = MODEL_FILE) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> AnswerModel:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read the answer model {path}: {exc}; reinstall qa or run "
+                              "`python bench/calibrate.py --write`") from exc
+        if raw.get("features") != list(FEATURES) or raw.get("case_features") != list(CASE_FEATURES):
+            raise ConfigError(f"the answer model {path} was fitted for other features; run "
+                              "`python bench/calibrate.py --write` to refit it")
+        return cls(
+            rank_weights=np.asarray(raw["rank_weights"], dtype=float),
+            abstain_weights=np.asarray(raw["abstain_weights"], dtype=float),
+            abstain_mean=np.asarray(raw["abstain_mean"], dtype=float),
+            abstain_scale=np.asarray(raw["abstain_scale"], dtype=float),
+            threshold=float(raw["threshold"]), second_ratio=float(raw["second_ratio"]),
+            trained_on=tuple(raw.get("trained_on", ())),
+        )

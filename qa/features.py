@@ -1,0 +1,486 @@
+"""What the offline answerer knows about each candidate sentence: a row of numbered features.
+
+A candidate is a sentence of a retrieved passage. Its features say how well it answers the question:
+- meaning: cosine similarity of the question (and of the conversation) to the sentence read with its
+  opening pronoun resolved (`qa.resolve`), and to its best clause (long sentences say several
+  things; "Ukraine is ready to meet" is one clause of the sentence that answers "Is Kyiv prepared to
+  sit down with Moscow?");
+- words: the IDF-weighted share of the question's content words the sentence holds (stems, with
+  "Ukraine" ~ "Ukrainian"), and the same with near-synonyms by word similarity;
+- focus: which question words the sentence's meaning does not account for. Dropping a word from the
+  question and re-embedding it shows both how much that word matters to the question and how much
+  of the sentence's similarity rests on it; a sentence on the right topic that says nothing of the
+  question's key word ("Who will head the delegation?") leaves an important word unsupported;
+- kind: whether it holds the kind of thing asked for (a time for "when", a name for "who"), and
+  names the question does not already give;
+- where: the rank of its passage, the share of its words that are new to the question.
+
+`qa.answer_model` turns the rows into a ranking and an answer-or-abstain decision.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.embed import Embedder
+from qa.ingest import is_heading
+from qa.resolve import resolve, subject
+from qa.spans import Span, sentence_spans
+from qa.types import Chunk, Passage
+
+FEATURES = (
+    "sim",  # cosine of question and resolved sentence
+    "sim_context",  # cosine of question + earlier turns and the sentence (= sim without history)
+    "sim_clause",  # best cosine of the question and one clause of the sentence
+    "coverage",  # IDF-weighted share of question words in the sentence (exact stems)
+    "soft_coverage",  # the same, near-synonyms counted by word similarity
+    "unsupported",  # importance-weighted share of question words the sentence does not support
+    "unsupported_max",  # the most important unsupported question word
+    "type_strong",  # holds what was asked, not already in the question: a weekday/date/year for
+    #                 "when", a number for "how many", a reason ("because", "to help") for "why"
+    "type_weak",  # holds a vaguer form of it ("soon", "day", "in ...")
+    "new_name",  # names someone or something the question does not
+    "passage_rank",  # 1 / (1 + rank of its passage)
+    "novelty",  # share of its content words the question does not have
+    "sim_previous",  # cosine of the previous question and the sentence (0 without history)
+    "same_actor",  # +1: the sentence's subject is the question's ("What did Erdoğan say" / "Erdoğan
+    #                said"), -1: another named subject, 0: either has none
+    "restates_focus",  # the question's "which <kind>" is only restated ("Which European leaders"
+    #                    / "European leaders demanded"), naming no one new
+    "name_coverage",  # share of the question's names (Putin, Istanbul) in the sentence
+    "rest_coverage",  # share of its other words ("attend", "delegation"), near-synonyms counted
+    "rest_weakest",  # how well the least supported of those other words is matched (0..1)
+    "previous_answer",  # in a follow-up: the sentence that best answers the previous question
+    "after_previous",  # in a follow-up: the sentence right after that one
+)
+
+UNKNOWN_TERM_WEIGHT = 0.6  # a question word found nowhere in the sources (often a paraphrase)
+ANTECEDENT_WEIGHT = 0.6  # a word of the sentence before one that opens "he/they ..."
+HISTORY_WEIGHT = 0.5
+SYNONYM_SIMILARITY = 0.5  # word-to-word cosine from which a paraphrase counts as a match
+SUPPORT_SCALE = 0.05  # a drop in similarity this large (word removed) counts as full support
+PREFIX_MIN = 5  # "ukrain" ~ "ukrainian", "russia" ~ "russian": stems that extend each other
+
+_WORD = re.compile(r"[\w’']+", re.UNICODE)
+QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how did does do done is are was were be been being "
+    "according article text source sources document say said says tell told mention mentioned "
+    "mentions report reported describe described give given there any much many kind sort "
+    "happen happened would could should will can may might".split()
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    chunk: Chunk
+    span: Span  # absolute offsets into the source text
+    text: str  # the source sentence, quoted as is
+    resolved: str  # the sentence with an opening pronoun replaced by whom it refers to
+    antecedent: str = ""  # the sentence before, when this one opens with a pronoun
+
+
+class Lexicon:
+    """Stemming, stopwords and IDF over the indexed chunks."""
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        import Stemmer
+        from bm25s.stopwords import STOPWORDS_EN
+
+        self._stem = Stemmer.Stemmer("english").stemWord
+        self._stop = frozenset(STOPWORDS_EN) | QUESTION_WORDS
+        df: dict[str, int] = {}
+        capitalised: dict[str, list[int]] = {}  # stem -> [inside a sentence, of those capitalised]
+        for c in chunks:
+            for t in set(self.terms(c.text)):
+                df[t] = df.get(t, 0) + 1
+            for m in _WORD.finditer(c.text):
+                before = c.text[: m.start()].rstrip()
+                if not before or before[-1] in ".!?:\n\"“":
+                    continue  # the first word of a sentence is capitalised anyway
+                w = re.sub(r"[’']s$", "", fold(m.group(0))).strip("’'")
+                if w in self._stop:
+                    continue
+                counts = capitalised.setdefault(self._stem(w), [0, 0])
+                counts[0] += 1
+                counts[1] += m.group(0)[0].isupper()
+        self._n = max(len(chunks), 1)
+        self._df = df
+        self._names = frozenset(t for t, (n, cap) in capitalised.items() if cap >= 0.7 * n)
+        self.vocabulary = frozenset(df)
+
+    def terms(self, text: str) -> list[str]:
+        return [t for t, _ in self.term_words(text)]
+
+    def term_words(self, text: str) -> list[tuple[str, str]]:
+        """(stem, surface word) of each content word."""
+        return [(self._stem(w), w) for w in words(text) if w not in self._stop and len(w) > 1]
+
+    def idf(self, term: str) -> float:
+        return math.log(1 + (self._n + 1) / (self._df.get(term, 0) + 0.5))
+
+    def is_name(self, term: str) -> bool:
+        """The sources write this word capitalised inside sentences (Putin, Ukrainian, Istanbul)."""
+        return term in self._names
+
+
+def term_in(term: str, terms: set[str]) -> bool:
+    """`term` is one of `terms`, or one extends the other ("ukrain" ~ "ukrainian")."""
+    if term in terms:
+        return True
+    if len(term) < PREFIX_MIN:
+        return False
+    return any(len(u) >= PREFIX_MIN and (u.startswith(term) or term.startswith(u)) for u in terms)
+
+
+class SentenceVectors:
+    """Embeddings of source sentences (and words, clauses), computed on first use and kept (LRU).
+
+    Thread-safe: the chat answers several questions at once. The model runs outside the lock, and
+    each call answers from its own copy, so another thread's eviction cannot take a vector away.
+    """
+
+    def __init__(self, embedder: Embedder, capacity: int = 20000) -> None:
+        self._embedder = embedder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def get(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            found.update(zip(missing, self._embedder.embed(missing), strict=True))
+        with self._lock:
+            for t in dict.fromkeys(texts):
+                self._cache[t] = found[t]
+                self._cache.move_to_end(t)
+            while len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
+
+# --- candidates ----------------------------------------------------------------------------------
+_PRONOUN_OPENING = re.compile(
+    r"^(?:\w+,\s+)?(?:he|she|they|it|his|her|their|its|this|these|those|the (?:move|proposal))\b",
+    re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r",\s+|;\s+|\s+(?:but|while|whereas|which|although)\s+")
+
+
+def candidates(passages: Sequence[Passage]) -> list[Candidate]:
+    """The sentences of the passages (headings and scraps left out), each once."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for p in passages:
+        c = p.chunk
+        before: list[str] = []
+        for s in sentence_spans(c.text):
+            text = c.text[s.start : s.end]
+            if is_heading(c.text, s):
+                continue
+            span = Span(c.start + s.start, c.start + s.end)
+            key = (c.source, span.start)
+            if key not in seen and len(text) >= 12:
+                seen.add(key)
+                antecedent = before[-1] if before and _PRONOUN_OPENING.match(text) else ""
+                out.append(Candidate(c, span, text, resolve(text, before[-3:]), antecedent))
+            before.append(text)
+    return out
+
+
+def clauses(sentence: str) -> list[str]:
+    """The parts of a long sentence that can stand alone (four words or more)."""
+    parts = [p.strip() for p in _CLAUSE_BREAK.split(sentence)]
+    return [p for p in parts if len(p.split()) >= 4]
+
+
+# --- the question --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QuestionTerms:
+    weights: dict[str, float]  # stem -> weight (IDF; less for words the sources never use)
+    surface: dict[str, str]  # stem -> a word of the question with that stem
+    total: float
+    names: frozenset[str]  # the stems that are names (capitalised in the sources or the question)
+
+
+def question_terms(question: str, history: Sequence[str], lexicon: Lexicon) -> QuestionTerms:
+    weights: dict[str, float] = {}
+    surface: dict[str, str] = {}
+    capitalised = {fold(w) for i, w in enumerate(_WORD.findall(question)) if i and w[0].isupper()}
+    names = set()
+    for t, word in lexicon.term_words(question):
+        weights[t] = lexicon.idf(t) if t in lexicon.vocabulary else UNKNOWN_TERM_WEIGHT
+        surface.setdefault(t, word)
+        if lexicon.is_name(t) or (t not in lexicon.vocabulary and word in capitalised):
+            names.add(t)
+    if history and len(weights) < 3:  # a short follow-up leans on the question before it
+        for t, word in lexicon.term_words(history[-1]):
+            if t in lexicon.vocabulary and t not in weights:
+                weights[t] = HISTORY_WEIGHT * lexicon.idf(t)
+                surface[t] = word
+    return QuestionTerms(weights, surface, sum(weights.values()) or 1.0, frozenset(names))
+
+
+def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
+              ranks: Sequence[int], question_vec: np.ndarray, context_vec: np.ndarray | None,
+              vectors: SentenceVectors, lexicon: Lexicon) -> np.ndarray:
+    """The (len(cands), len(FEATURES)) feature matrix; `ranks` is each candidate's passage rank."""
+    n = len(cands)
+    asked = resolve_question(question, history)  # "What condition did he set?" -> "... Zelenskyy ..."
+    qt = question_terms(asked, history, lexicon)
+    parts = [clauses(c.resolved) for c in cands]
+    folded = fold(asked)
+    ablated = [_without(folded, qt.surface[t]) for t in qt.weights]
+    # One model call for everything new: sentences, clauses, question variants, words.
+    cand_words = [sorted({w for _, w in lexicon.term_words(c.resolved)}) for c in cands]
+    previous = [history[-1]] if history else []
+    vectors.get([c.resolved for c in cands] + [p for ps in parts for p in ps] + [folded] + ablated
+                + previous + list(qt.surface.values()) + sorted({w for ws in cand_words for w in ws}))
+    sent = vectors.get([c.resolved for c in cands])
+    sim = sent @ question_vec
+    if asked != question:
+        question_vec = vectors.get([folded])[0]
+        sim = np.maximum(sim, sent @ question_vec)
+    sim_context = np.maximum(sim, sent @ context_vec) if context_vec is not None else sim
+    sim_clause = np.array([max([sim[i]] + list(vectors.get(ps) @ question_vec))
+                           for i, ps in enumerate(parts)])
+
+    terms = [set(lexicon.terms(c.resolved)) for c in cands]
+    before = [set(lexicon.terms(c.antecedent)) for c in cands]
+    exact = np.array([[term_in(t, terms[i]) for i in range(n)] for t in qt.weights], dtype=float)
+    partly = np.array([[term_in(t, before[i]) for i in range(n)] for t in qt.weights], dtype=float)
+    w = np.array(list(qt.weights.values()))
+    matched = np.maximum(exact, ANTECEDENT_WEIGHT * partly)
+    coverage = w @ matched / qt.total if len(w) else np.zeros(n)
+    synonym = np.zeros_like(matched)
+    if len(w):
+        qwords = vectors.get([qt.surface[t] for t in qt.weights])
+        for i, ws in enumerate(cand_words):
+            if ws:
+                best = (qwords @ vectors.get(ws).T).max(axis=1)
+                synonym[:, i] = np.where(best >= SYNONYM_SIMILARITY, best, 0.0)
+    soft = np.maximum(matched, synonym)
+    soft_coverage = w @ soft / qt.total if len(w) else np.zeros(n)
+
+    if ablated:
+        qself = vectors.get([folded])[0]
+        qminus = vectors.get(ablated)
+        importance = np.clip(1.0 - qminus @ qself, 0.0, None)  # (T,)
+        drop = (sent @ qself)[None, :] - qminus @ sent.T  # (T, n)
+        support = np.maximum(soft, np.clip(drop / SUPPORT_SCALE, 0.0, 1.0))
+        gap = importance[:, None] * (1.0 - support)
+        unsupported = gap.sum(axis=0) / (importance.sum() + 1e-9)
+        unsupported_max = gap.max(axis=0)
+    else:
+        unsupported = unsupported_max = np.zeros(n)
+
+    wanted = answer_type(asked)
+    strong = np.array([has_type(c.text, wanted, True, asked) for c in cands], dtype=float)
+    weak = np.array([has_type(c.text, wanted, False, asked) for c in cands], dtype=float)
+    new_name = np.array([bool(new_names(c.text, asked)) for c in cands], dtype=float)
+    passage_rank = 1.0 / (1.0 + np.asarray(ranks, dtype=float))
+    qset = set(qt.weights)
+    novelty = np.array([len(ts - qset) / max(len(ts), 1) for ts in terms])
+    sim_previous = (sent @ vectors.get(previous)[0]) if previous else np.zeros(n)
+    actor = question_actor(asked)
+    same_actor = np.array([actor_agreement(actor, c.resolved) for c in cands], dtype=float)
+    focus = which_focus(asked)
+    restates = np.array([bool(focus) and term_in(lexicon.terms(focus)[-1], terms[i])
+                         and not new_names(c.text, asked) for i, c in enumerate(cands)]
+                        if focus and lexicon.terms(focus) else np.zeros(n), dtype=float)
+    is_name = np.array([t in qt.names for t in qt.weights], dtype=bool)
+    name_w, rest_w = w * is_name, w * ~is_name
+    name_coverage = (name_w @ matched / name_w.sum() if name_w.sum() else np.ones(n))
+    rest_coverage = (rest_w @ soft / rest_w.sum() if rest_w.sum() else np.ones(n))
+    rest_weakest = (soft[~is_name].min(axis=0) if (~is_name).any() else np.ones(n))
+    previous_answer, after_previous = np.zeros(n), np.zeros(n)
+    if previous:
+        before_terms = question_terms(history[-1], history[:-1], lexicon)
+        prior = sent @ vectors.get(previous)[0] + 0.35 * np.array(
+            [sum(wt for t, wt in before_terms.weights.items() if term_in(t, terms[i]))
+             for i in range(n)]) / before_terms.total
+        best = int(np.argmax(prior))
+        previous_answer[best] = 1.0
+        following = [i for i in range(n) if cands[i].chunk.source == cands[best].chunk.source
+                     and cands[i].span.start > cands[best].span.start]
+        if following:
+            after_previous[min(following, key=lambda i: cands[i].span.start)] = 1.0
+    columns = {"sim": sim, "sim_context": sim_context, "sim_clause": sim_clause,
+               "coverage": coverage, "soft_coverage": soft_coverage, "unsupported": unsupported,
+               "unsupported_max": unsupported_max, "type_strong": strong, "type_weak": weak,
+               "new_name": new_name, "passage_rank": passage_rank, "novelty": novelty,
+               "sim_previous": sim_previous, "same_actor": same_actor, "restates_focus": restates,
+               "name_coverage": name_coverage, "rest_coverage": rest_coverage,
+               "rest_weakest": rest_weakest, "previous_answer": previous_answer,
+               "after_previous": after_previous}
+    return np.stack([np.asarray(columns[f], dtype=float) for f in FEATURES], axis=1)
+
+
+_QUESTION_PRONOUN = re.compile(r"\b(he|she|him|her|his)\b", re.IGNORECASE)  # "they" is often the talks
+
+
+def resolve_question(question: str, history: Sequence[str]) -> str:
+    """A follow-up with its pronouns replaced by the previous question's named subject:
+    "What condition did he set?" after "How did Zelenskyy react?" asks about Zelenskyy."""
+    if not history or not _QUESTION_PRONOUN.search(question):
+        return question
+    before = history[-1]
+    name = question_actor(before) or next(
+        (m for m in _FULL_NAME.findall(before)), "") or next(
+        (w for i, w in enumerate(_WORD.findall(before)) if i and w[0].isupper()), "")
+    if not name:
+        return question
+
+    def swap(m: re.Match[str]) -> str:
+        return f"{name}’s" if m.group(1).lower() == "his" else name
+
+    return _QUESTION_PRONOUN.sub(swap, question)
+
+
+def _without(folded_question: str, word: str) -> str:
+    return re.sub(rf"\b{re.escape(word)}\b", " ", folded_question).strip() or "?"
+
+
+# --- answer types: what kind of thing the question asks for --------------------------------------
+_NAMED_TIME = ("monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
+               "april|may|june|july|august|september|october|november|december|today|tomorrow|"
+               "yesterday|easter|christmas|tonight")
+_VAGUE_TIME = "week|month|year|day|morning|evening|night|soon|early|later|recently|now"
+_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+                 "forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?")
+_TYPE_PATTERNS = {  # (strong, weak)
+    "time": (re.compile(rf"\b(?:{_NAMED_TIME})\b|\b(?:1[89]|20)\d\d\b", re.IGNORECASE),
+             re.compile(rf"\b(?:{_VAGUE_TIME})s?\b", re.IGNORECASE)),
+    "place": (re.compile(r"\b(?:in|at|to|from)\s+(?:the\s+)?[A-Z][\w’'-]{2,}"),
+              re.compile(r"\b(?:on|via|through)\s+(?:the\s+)?[A-Z][\w’'-]*")),
+    "number": (re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE),
+               re.compile(r"\b(?:several|many|few|some)\b", re.IGNORECASE)),
+    "person": (re.compile(r"\b[A-Z][a-z]+\s+[A-Z][\w’'-]+"),
+               re.compile(r"\b(?:[A-Z][a-z]{2,})\b")),
+    "reason": (re.compile(r"\b(?:because|due to|since|as a result|in order to|so that|aimed at)\b",
+                          re.IGNORECASE),
+               re.compile(r"\b(?:for|over|amid|raising|after)\b", re.IGNORECASE)),
+}
+_NAME_REQUEST = re.compile(r"\b(?:names?|specific(?:ally)?|exactly|precisely|by name)\b",
+                           re.IGNORECASE)
+_FULL_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'.-]+(?:\s+[A-Z][\w’'.-]+)+)")
+
+
+def answer_type(question: str) -> str | None:
+    q = question.lower()
+    if re.search(r"\bhow (?:many|much|long|often|old)\b|\bwhat (?:number|percentage|amount)", q):
+        return "number"
+    if re.search(r"\bwhen\b|\b(?:what|which)\b(?:\s+\w+){0,3}?\s+(?:day|date|time|year|month)\b"
+                 r"|\bhow soon\b", q):
+        return "time"
+    if re.search(r"\bwhere\b|\b(?:which|what) (?:city|country|place|location|venue)\b", q):
+        return "place"
+    if re.search(r"^(?:\w+\s+)?(?:who|whom)\b|\bwhich (?:leader|official|president|person)", q):
+        return "person"
+    if re.search(r"\bwhy\b|\bwhat (?:reason|caused|motivated)\b", q):
+        return "reason"
+    return None
+
+
+def has_type(sentence: str, kind: str | None, strong: bool = True, question: str = "") -> bool:
+    """`sentence` holds a thing of `kind` that `question` does not already say ("What time on
+    Thursday?" is not answered by "as early as Thursday")."""
+    if kind is None:
+        return False
+    q = fold(question)
+    return any(fold(m.group(0)) not in q
+               for m in _TYPE_PATTERNS[kind][0 if strong else 1].finditer(sentence))
+
+
+_AUXILIARY = r"(?:did|does|do|has|have|had|will|would|is|was|could|can|should|might)"
+_ACTOR = re.compile(rf"\b(?i:{_AUXILIARY})\s+(?:the\s+)?((?:[A-Z][\w’'.-]*\s+)*[A-Z][\w’'.-]*)")
+_WHICH_KINDS = re.compile(r"\b(?i:which)\s+((?:[\w.’'-]+\s+){0,3}?[a-z]{3,}[^su\W]s)\b")
+
+
+_SPEECH = re.compile(r"\b(?:say|said|reply|replied|respond|responded|react|reacted|answer|answered|"
+                     r"comment|commented|think|thought|claim|claimed|state|stated|announce|"
+                     r"announced|view|views|make of|feel|felt)\b", re.IGNORECASE)
+
+
+def asks_what_actor_said(question: str) -> bool:
+    """"What did Erdoğan say in reply?": only a sentence whose speaker is Erdoğan answers it."""
+    return bool(question_actor(question)) and bool(_SPEECH.search(question))
+
+
+def question_actor(question: str) -> str:
+    """The named subject of the question: "Erdoğan" in "What did Erdoğan say in reply?"."""
+    m = _ACTOR.search(question)
+    return m.group(1) if m else ""
+
+
+def actor_agreement(actor: str, resolved_sentence: str) -> int:
+    """+1 when the sentence's subject names the question's actor, -1 when it names someone else,
+    0 when either has none."""
+    who = fold(subject(resolved_sentence))
+    if not actor or not who:
+        return 0
+    parts = [fold(w)[:6] for w in actor.split() if len(w) >= 3]
+    return 1 if any(p in who for p in parts) else -1
+
+
+def which_focus(question: str) -> str:
+    """The kind of thing a "which ...s" question asks to be named ("European leaders"), or ""."""
+    m = _WHICH_KINDS.search(question)
+    return m.group(1) if m else ""
+
+
+def asks_for_names(question: str) -> bool:
+    """"Name the ...", "which specific ...", "which countries ...": only names answer it."""
+    return bool(_NAME_REQUEST.search(question) or which_focus(question)) and not re.search(
+        r"\bhow (?:many|much)\b", question, re.IGNORECASE)
+
+
+def new_names(sentence: str, question: str) -> list[str]:
+    """Multi-word proper names (Recep Tayyip Erdoğan, Security Council) of `sentence` that the
+    question does not already contain."""
+    q = fold(question)
+    acronyms = {w for w in _WORD.findall(question) if w.isupper() and len(w) > 1}
+    return [m for m in _FULL_NAME.findall(sentence)
+            if not all(fold(part) in q for part in m.split())
+            and "".join(w[0] for w in m.split() if w[0].isupper()) not in acronyms]  # EU
+
+
+def missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...]:
+    """Capitalised words (not the first word) and numbers of the question that appear nowhere in
+    the retrieved passages: the question is about something the sources do not cover."""
+    found = _WORD.findall(question)
+    haystack = fold(" ".join(p.text for p in passages))
+    missing = []
+    for i, w in enumerate(found):
+        w = re.sub(r"[’']s$", "", w).strip("’'")  # Putin's -> Putin
+        if not w or w.lower() in QUESTION_WORDS:
+            continue
+        is_name = i > 0 and w[0].isupper() and not w.isupper() or (w.isupper() and len(w) > 1)
+        if not (is_name or any(ch.isdigit() for ch in w)):
+            continue
+        needle = fold(w)
+        if len(needle) > 6:
+            needle = needle[: max(6, len(needle) - 3)]  # Zelensky ~ Zelenskyy, Russia ~ Russian
+        if needle not in haystack:
+            missing.append(w)
+    return tuple(missing)
+
+
+def words(text: str) -> list[str]:
+    return [re.sub(r"[’']s$", "", w).strip("’'") for w in _WORD.findall(fold(text))]
+
+
+def fold(text: str) -> str:
+    """Lowercase, accents removed (Erdoğan ~ Erdogan)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
