@@ -36,7 +36,7 @@ from qa.features import FEATURES  # noqa: E402
 
 RANK_L2 = 0.1
 ABSTAIN_L2 = 1.0
-SECOND_RATIO = 0.5
+SECOND_RATIO = 0.3
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def collect(engine: Engine, paths: list[Path]) -> list[Case]:
         for case in load_cases(path):
             q, history = case.turns[-1], case.turns[:-1]
             passages, query = engine.retrieve(q, history)
-            a = analyse(q, history, passages, query.vectors[0], query.context_vector,
+            a = analyse(q, history, passages, query.asked, query.vectors[0], query.context_vector,
                         engine.vectors, engine.lexicon())
             right = np.array([case.answerable and holds(c.text, case.answers)
                               for c in a.candidates], dtype=bool)
@@ -148,12 +148,30 @@ def measure(model: AnswerModel, cases: list[Case]) -> tuple[float, float]:
                    for c in cases], 0.0)
 
 
+def _print_misses(model: AnswerModel, cases: list[Case]) -> None:
+    for c in cases:
+        if not c.analysis.candidates:
+            continue
+        choice = choose(c.analysis, model)
+        answered = not choice.reasons and choice.confidence >= 0
+        text = " ".join(c.analysis.candidates[i].text for i in choice.rows)
+        ok = (answered and holds(text, c.case.answers)) if c.case.answerable else not answered
+        if not ok:
+            right = [i for i in range(len(c.right)) if c.right[i]]
+            order = list(np.argsort(-model.rank(c.analysis.matrix)[0]))
+            rank = min((order.index(i) for i in right), default=-1)
+            print(f"  {c.case.id} {'A' if c.case.answerable else 'U'} "
+                  f"{'answered' if answered else 'abstained'} conf={choice.confidence:+.2f} "
+                  f"right-rank={rank} {c.case.turns[-1][:70]!r} -> {text[:60]!r} {choice.reasons}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("sets", type=Path, nargs="+")
     ap.add_argument("--cv", action="store_true")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--check", type=Path, nargs="*", default=[])
+    ap.add_argument("--details", action="store_true", help="with --cv: list the cases it gets wrong")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         n = len(CASE_FEATURES)  # any weights: the answerer is not asked, only its features
@@ -169,6 +187,8 @@ def main() -> None:
                 model = fit(rest)
                 a, u = measure(model, [c for c in cases if c.source == str(held)])
                 print(f"cv {held}: answers {a:.1%}  abstention {u:.1%}")
+                if args.details:
+                    _print_misses(model, [c for c in cases if c.source == str(held)])
         model = fit(cases, tuple(p.name for p in args.sets))
         a, u = measure(model, cases)
         print(f"fitted on all {len(cases)} cases: answers {a:.1%}  abstention {u:.1%}  "

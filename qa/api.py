@@ -12,12 +12,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from qa.answer_model import AnswerModel
 from qa.cite import citation_for, verify as verify_citations, with_marker
 from qa.config import MAX_QUESTION_CHARS, Settings
-from qa.embed import BulkEmbedder, Embedder, embed_for_indexing
+from qa.embed import BulkEmbedder, Embedder, Encoded, embed_for_indexing
 from qa.errors import QuestionError, SourceError
 from qa.extractive import Lexicon, Pick, SentenceVectors, no_answer, pick
+from qa.features import question_texts, resolve_question
 from qa.generate_openai import ModelAnswerer
 from qa.indexer import plan, update
 from qa.readers import read_source
@@ -127,7 +130,8 @@ class Engine:
 
     def _answer_extractive(self, question: str, history: list[str]) -> Answer:
         passages, query = self.retrieve(question, history)
-        chosen = pick(question, history, passages, query.vectors[0], query.context_vector,
+        chosen = pick(question, history, passages, query.asked, query.vectors[0],
+                      query.context_vector,
                       self.vectors, self.lexicon(), self.answer_model)
         return answer_from_pick(question, query.standalone, chosen)
 
@@ -148,12 +152,23 @@ class Engine:
         yield result
 
     def _query(self, question: str, history: Sequence[str]) -> Query:
+        """Embeds the question (and, in a follow-up, the question with the one before it) for
+        retrieval; the extractive answerer's question-side texts ride along in the same model
+        call, and the question with follow-up pronouns resolved keeps its token states."""
+        asked = resolve_question(question, history)
+        standalone = f"{history[-1]} {question}" if history else question
+        mine = list(dict.fromkeys([asked, question, standalone]))
+        extra = question_texts(question, history, self.lexicon()) if self._model is None else []
+        extra = [t for t in dict.fromkeys(extra) if t not in mine]
+        extra = [t for t in extra if t not in set(self.vectors.cached(extra))]
+        encoded = self.embedder.encode(mine + extra)
+        self.vectors.put(mine + extra, np.stack([e.vector for e in encoded]))
+        vec = {t: e for t, e in zip(mine, encoded, strict=False)}
         if not history:
-            vec = self.embedder.embed_one(question)
-            return Query(question, (question,), (vec,), None)
-        standalone = f"{history[-1]} {question}"
-        q_vec, ctx_vec = self.embedder.embed([question, standalone])
-        return Query(standalone, (question, standalone), (q_vec, ctx_vec), ctx_vec)
+            return Query(question, (question,), (vec[question].vector,), None, vec[asked])
+        ctx = vec[standalone].vector
+        return Query(standalone, (question, standalone), (vec[question].vector, ctx), ctx,
+                     vec[asked])
 
     def lexicon(self) -> Lexicon:
         """The lexicon of the chunks the BM25 index was built from: it follows that cache (which
@@ -172,6 +187,7 @@ class Query:
     texts: tuple[str, ...]  # for BM25
     vectors: tuple  # for vector search; [0] is the question itself
     context_vector: object  # question + history, or None
+    asked: Encoded  # the question, follow-up pronouns resolved, with its token states
 
 
 def answer_from_pick(question: str, standalone: str, chosen: Pick) -> Answer:

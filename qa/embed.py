@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,6 +72,24 @@ class _Layer:
     down_b: np.ndarray
     ln2_w: np.ndarray
     ln2_b: np.ndarray
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One text through the model: its sentence vector and its final token states."""
+
+    vector: np.ndarray  # (384,), unit length
+    states: np.ndarray  # (tokens, 384), [CLS] and [SEP] included, as the mean pooling sees them
+    words: tuple[str, ...]  # per token: the (lowercased) word it is part of, "" for [CLS]/[SEP]
+
+    def without(self, word: str) -> np.ndarray:
+        """The text's vector with `word`'s tokens left out of the mean pooling: what the text
+        means without that word, to first order (the model is not run again)."""
+        keep = np.array([w != word for w in self.words])
+        if keep.all() or not keep.any():
+            return self.vector
+        v = self.states[keep].mean(axis=0)
+        return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 class Embedder:
@@ -142,7 +161,23 @@ class Embedder:
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
-    def _forward(self, batch_ids: list[list[int]]) -> np.ndarray:
+    def encode(self, texts: list[str]) -> list[Encoded]:
+        """Like `embed`, and also each text's final token states with the word of each token, so
+        a caller can take words out of the mean-pooled vector without running the model again."""
+        encodings = self.tokenizer.encode_batch(texts)
+        pooled, states = self._forward([e.ids for e in encodings], keep_tokens=True)
+        out = []
+        for i, e in enumerate(encodings):
+            pieces: dict[int, str] = {}
+            for token, word in zip(e.tokens, e.word_ids, strict=True):
+                if word is not None:
+                    pieces[word] = pieces.get(word, "") + token.removeprefix("##")
+            words = tuple(pieces.get(w, "") if w is not None else "" for w in e.word_ids)
+            out.append(Encoded(pooled[i], states[i], words))
+        return out
+
+    def _forward(self, batch_ids: list[list[int]], keep_tokens: bool = False
+                 ) -> Any:
         """The model on a batch. Tokens are packed (T, 384) with no padding: every per-token step
         (the projections, GELU, LayerNorm: nearly all the work) runs on real tokens only; just
         attention sees the batch padded to its longest text. The feed-forward block runs on
@@ -181,7 +216,10 @@ class Embedder:
             x = out
         pooled = np.add.reduceat(x, starts, axis=0) / lengths[:, None].astype(np.float32)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        unit = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        if keep_tokens:
+            return unit, np.split(x, starts[1:])
+        return unit
 
 
 class BulkEmbedder:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.answer_model import AnswerModel, case_vector
+from qa.embed import Encoded
 from qa.features import (
     FEATURES,
     Candidate,
@@ -41,7 +42,8 @@ __all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVector
            "no_answer", "overruled", "pick"]
 
 NO_ANSWER = "The sources do not answer this question."
-STRICT_TYPES = ("number", "time")  # asked for, they must be in the answer
+STRICT_TYPES = ("number", "time", "place")  # asked for, they must be in the answer ("where" only
+# for a place: "which country" is answered by "Turkish President ...")
 SHORTLIST = 14  # candidate sentences scored per question (see _shortlist)
 PASSAGE_RANK_WEIGHT = 0.5  # in the shortlist prior: the best passage's sentences get +0.5
 _YES_NO = re.compile(r"^(?:is|are|was|were|did|does|do|has|have|had|will|would|can|could|should)\b",
@@ -73,6 +75,7 @@ class Pick:
 class Analysis:
     """What the answerer worked out about one question before deciding."""
 
+    question: str
     asked: str  # the question, follow-up pronouns resolved ("did he" -> "did Zelenskyy")
     candidates: tuple[Candidate, ...]
     matrix: np.ndarray  # (len(candidates), len(FEATURES))
@@ -81,24 +84,26 @@ class Analysis:
     yes_no: bool
 
 
-def pick(question: str, history: Sequence[str], passages: Sequence[Passage],
+def pick(question: str, history: Sequence[str], passages: Sequence[Passage], asked: Encoded,
          question_vec: np.ndarray, context_vec: np.ndarray | None,
          vectors: SentenceVectors, lexicon: Lexicon, model: AnswerModel) -> Pick:
-    """Chooses the answer sentences for `question`, or none when the passages do not answer it."""
-    return decide(analyse(question, history, passages, question_vec, context_vec, vectors,
+    """Chooses the answer sentences for `question`, or none when the passages do not answer it.
+    `asked` is the question with follow-up pronouns resolved, through the model (see
+    `qa.features.featurize`)."""
+    return decide(analyse(question, history, passages, asked, question_vec, context_vec, vectors,
                           lexicon), model)
 
 
-def analyse(question: str, history: Sequence[str], passages: Sequence[Passage],
+def analyse(question: str, history: Sequence[str], passages: Sequence[Passage], asked: Encoded,
             question_vec: np.ndarray, context_vec: np.ndarray | None,
             vectors: SentenceVectors, lexicon: Lexicon) -> Analysis:
-    asked = resolve_question(question, history)
-    cands = _shortlist(candidates(passages), passages, asked, history, lexicon)
+    resolved = resolve_question(question, history)
+    cands = _shortlist(candidates(passages), passages, resolved, history, lexicon)
     rank = {p.chunk.id: i for i, p in enumerate(passages)}
-    matrix = (featurize(question, history, cands, [rank[c.chunk.id] for c in cands], question_vec,
-                        context_vec, vectors, lexicon)
+    matrix = (featurize(question, history, cands, [rank[c.chunk.id] for c in cands], asked,
+                        question_vec, context_vec, vectors, lexicon)
               if cands else np.zeros((0, len(FEATURES))))
-    return Analysis(asked, tuple(cands), matrix, missing_names(question, passages),
+    return Analysis(question, resolved, tuple(cands), matrix, missing_names(question, passages),
                     follow_up=bool(history), yes_no=bool(_YES_NO.match(question.strip())))
 
 
@@ -144,11 +149,13 @@ def overruled(analysis: Analysis, chosen: Sequence[int]) -> list[str]:
     reasons = [f"not in the sources: {', '.join(analysis.missing)}"] if analysis.missing else []
     column = {name: i for i, name in enumerate(FEATURES)}
     wanted = answer_type(analysis.asked)
-    if wanted in STRICT_TYPES and not any(f[i, column["type_strong"]] for i in chosen):
+    strict = wanted in STRICT_TYPES and (wanted != "place" or "where" in analysis.asked.lower())
+    if strict and not any(f[i, column["type_strong"]] for i in chosen):
         reasons.append(f"no {wanted} in the answer")
     if asks_for_names(analysis.asked) and not any(f[i, column["new_name"]] for i in chosen):
         reasons.append("asks for names; the answer names no one new")
-    if asks_what_actor_said(analysis.asked) and f[best, column["same_actor"]] < 0:
+    if asks_what_actor_said(analysis.asked) and analysis.asked == analysis.question \
+            and f[best, column["same_actor"]] < 0:  # the speaker named, not a resolved "he"
         reasons.append("asks what someone said; the answer's speaker is someone else")
     return reasons
 

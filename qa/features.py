@@ -25,12 +25,12 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.embed import Embedder
+from qa.embed import Embedder, Encoded
 from qa.ingest import is_heading
 from qa.resolve import resolve, subject
 from qa.spans import Span, sentence_spans
@@ -66,8 +66,8 @@ UNKNOWN_TERM_WEIGHT = 0.6  # a question word found nowhere in the sources (often
 ANTECEDENT_WEIGHT = 0.6  # a word of the sentence before one that opens "he/they ..."
 HISTORY_WEIGHT = 0.5
 SYNONYM_SIMILARITY = 0.5  # word-to-word cosine from which a paraphrase counts as a match
-SUPPORT_SCALE = 0.05  # a drop in similarity this large (word removed) counts as full support
 PREFIX_MIN = 5  # "ukrain" ~ "ukrainian", "russia" ~ "russian": stems that extend each other
+METONYM_SIMILARITY = 0.6  # word cosine from which two names may stand for each other (Moscow ~ Russia)
 
 _WORD = re.compile(r"[\w’']+", re.UNICODE)
 QUESTION_WORDS = frozenset(
@@ -153,6 +153,19 @@ class SentenceVectors:
         self._capacity = capacity
         self._lock = threading.Lock()
 
+    def put(self, texts: Sequence[str], vecs: np.ndarray) -> None:
+        """Keeps vectors computed elsewhere (the question's own model call)."""
+        with self._lock:
+            for t, v in zip(texts, vecs, strict=True):
+                self._cache[t] = v
+                self._cache.move_to_end(t)
+            while len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+
+    def cached(self, texts: Sequence[str]) -> list[str]:
+        with self._lock:
+            return [t for t in texts if t in self._cache]
+
     def get(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
@@ -231,25 +244,35 @@ def question_terms(question: str, history: Sequence[str], lexicon: Lexicon) -> Q
     return QuestionTerms(weights, surface, sum(weights.values()) or 1.0, frozenset(names))
 
 
+def question_texts(question: str, history: Sequence[str], lexicon: Lexicon) -> list[str]:
+    """The question-side texts `featurize` embeds besides the question: its content words and the
+    previous question. A caller that embeds them together with the question pays one model call
+    per question, not two."""
+    qt = question_terms(resolve_question(question, history), history, lexicon)
+    return list(qt.surface.values()) + ([history[-1]] if history else [])
+
+
 def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
-              ranks: Sequence[int], question_vec: np.ndarray, context_vec: np.ndarray | None,
-              vectors: SentenceVectors, lexicon: Lexicon) -> np.ndarray:
-    """The (len(cands), len(FEATURES)) feature matrix; `ranks` is each candidate's passage rank."""
+              ranks: Sequence[int], asked_encoded: Encoded, question_vec: np.ndarray,
+              context_vec: np.ndarray | None, vectors: SentenceVectors, lexicon: Lexicon
+              ) -> np.ndarray:
+    """The (len(cands), len(FEATURES)) feature matrix. `asked_encoded` is the question with
+    follow-up pronouns resolved (`resolve_question`) through the model, token states kept;
+    `ranks` is each candidate's passage rank."""
     n = len(cands)
     asked = resolve_question(question, history)  # "What condition did he set?" -> "... Zelenskyy ..."
     qt = question_terms(asked, history, lexicon)
     parts = [clauses(c.resolved) for c in cands]
-    folded = fold(asked)
-    ablated = [_without(folded, qt.surface[t]) for t in qt.weights]
-    # One model call for everything new: sentences, clauses, question variants, words.
+    # One model call for everything new: sentences, clauses, words (the question's own texts are
+    # usually embedded already, with the question: see question_texts).
     cand_words = [sorted({w for _, w in lexicon.term_words(c.resolved)}) for c in cands]
     previous = [history[-1]] if history else []
-    vectors.get([c.resolved for c in cands] + [p for ps in parts for p in ps] + [folded] + ablated
-                + previous + list(qt.surface.values()) + sorted({w for ws in cand_words for w in ws}))
+    vectors.get(question_texts(question, history, lexicon) + [c.resolved for c in cands]
+                + [p for ps in parts for p in ps] + sorted({w for ws in cand_words for w in ws}))
     sent = vectors.get([c.resolved for c in cands])
     sim = sent @ question_vec
     if asked != question:
-        question_vec = vectors.get([folded])[0]
+        question_vec = asked_encoded.vector
         sim = np.maximum(sim, sent @ question_vec)
     sim_context = np.maximum(sim, sent @ context_vec) if context_vec is not None else sim
     sim_clause = np.array([max([sim[i]] + list(vectors.get(ps) @ question_vec))
@@ -272,12 +295,15 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
     soft = np.maximum(matched, synonym)
     soft_coverage = w @ soft / qt.total if len(w) else np.zeros(n)
 
-    if ablated:
-        qself = vectors.get([folded])[0]
-        qminus = vectors.get(ablated)
+    if qt.weights:
+        qself = asked_encoded.vector
+        qminus = np.stack([asked_encoded.without(qt.surface[t]) for t in qt.weights])
         importance = np.clip(1.0 - qminus @ qself, 0.0, None)  # (T,)
         drop = (sent @ qself)[None, :] - qminus @ sent.T  # (T, n)
-        support = np.maximum(soft, np.clip(drop / SUPPORT_SCALE, 0.0, 1.0))
+        # A word supports the match in proportion to the share of the question's meaning it
+        # carries that the sentence's similarity also loses without it.
+        ratio = drop / (importance[:, None] + 1e-6)
+        support = np.maximum(soft, np.clip(ratio, 0.0, 1.0))
         gap = importance[:, None] * (1.0 - support)
         unsupported = gap.sum(axis=0) / (importance.sum() + 1e-9)
         unsupported_max = gap.max(axis=0)
@@ -293,7 +319,13 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
     novelty = np.array([len(ts - qset) / max(len(ts), 1) for ts in terms])
     sim_previous = (sent @ vectors.get(previous)[0]) if previous else np.zeros(n)
     actor = question_actor(asked)
-    same_actor = np.array([actor_agreement(actor, c.resolved) for c in cands], dtype=float)
+
+    def similarity(a: str, b: str) -> float:
+        va, vb = vectors.get([a, b])
+        return float(va @ vb)
+
+    same_actor = np.array([actor_agreement(actor, c.resolved, similarity) for c in cands],
+                          dtype=float)
     focus = which_focus(asked)
     restates = np.array([bool(focus) and term_in(lexicon.terms(focus)[-1], terms[i])
                          and not new_names(c.text, asked) for i, c in enumerate(cands)]
@@ -347,10 +379,6 @@ def resolve_question(question: str, history: Sequence[str]) -> str:
     return _QUESTION_PRONOUN.sub(swap, question)
 
 
-def _without(folded_question: str, word: str) -> str:
-    return re.sub(rf"\b{re.escape(word)}\b", " ", folded_question).strip() or "?"
-
-
 # --- answer types: what kind of thing the question asks for --------------------------------------
 _NAMED_TIME = ("monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
                "april|may|june|july|august|september|october|november|december|today|tomorrow|"
@@ -361,8 +389,9 @@ _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
 _TYPE_PATTERNS = {  # (strong, weak)
     "time": (re.compile(rf"\b(?:{_NAMED_TIME})\b|\b(?:1[89]|20)\d\d\b", re.IGNORECASE),
              re.compile(rf"\b(?:{_VAGUE_TIME})s?\b", re.IGNORECASE)),
-    "place": (re.compile(r"\b(?:in|at|to|from)\s+(?:the\s+)?[A-Z][\w’'-]{2,}"),
-              re.compile(r"\b(?:on|via|through)\s+(?:the\s+)?[A-Z][\w’'-]*")),
+    "place": (re.compile(r"\b(?:in|at|on|near|outside|inside)\s+(?:the\s+)?(?:[a-z]+\s+of\s+)?"
+                         r"([A-Z][\w’'.-]*)"),  # "in Istanbul", "at the lock of Iron Gate"
+              re.compile(r"\b(?:to|from|via|through|near)\s+(?:the\s+)?([A-Z][\w’'.-]*)")),
     "number": (re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE),
                re.compile(r"\b(?:several|many|few|some)\b", re.IGNORECASE)),
     "person": (re.compile(r"\b[A-Z][a-z]+\s+[A-Z][\w’'-]+"),
@@ -371,8 +400,10 @@ _TYPE_PATTERNS = {  # (strong, weak)
                           re.IGNORECASE),
                re.compile(r"\b(?:for|over|amid|raising|after)\b", re.IGNORECASE)),
 }
-_NAME_REQUEST = re.compile(r"\b(?:names?|specific(?:ally)?|exactly|precisely|by name)\b",
-                           re.IGNORECASE)
+_NAME_REQUEST = re.compile(
+    r"\b(?:names?|by name|(?:which|what) specific|specifically)\b"
+    r"|^(?:\w+\s+)?who\s+(?:is|are|was|were)\s+the\s+\w+",  # "Who were the mediators Putin thanked?"
+    re.IGNORECASE)
 _FULL_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'.-]+(?:\s+[A-Z][\w’'.-]+)+)")
 
 
@@ -380,6 +411,7 @@ def answer_type(question: str) -> str | None:
     q = question.lower()
     if re.search(r"\bhow (?:many|much|long|often|old)\b|\bwhat (?:number|percentage|amount)", q):
         return "number"
+    q = q.replace("when it comes to", "about")
     if re.search(r"\bwhen\b|\b(?:what|which)\b(?:\s+\w+){0,3}?\s+(?:day|date|time|year|month)\b"
                  r"|\bhow soon\b", q):
         return "time"
@@ -394,17 +426,19 @@ def answer_type(question: str) -> str | None:
 
 def has_type(sentence: str, kind: str | None, strong: bool = True, question: str = "") -> bool:
     """`sentence` holds a thing of `kind` that `question` does not already say ("What time on
-    Thursday?" is not answered by "as early as Thursday")."""
+    Thursday?" is not answered by "as early as Thursday", "Which venue in Istanbul?" not by "in
+    Istanbul")."""
     if kind is None:
         return False
     q = fold(question)
-    return any(fold(m.group(0)) not in q
+    return any(fold(m.group(m.lastindex or 0)).rstrip(".") not in q
                for m in _TYPE_PATTERNS[kind][0 if strong else 1].finditer(sentence))
 
 
 _AUXILIARY = r"(?:did|does|do|has|have|had|will|would|is|was|could|can|should|might)"
 _ACTOR = re.compile(rf"\b(?i:{_AUXILIARY})\s+(?:the\s+)?((?:[A-Z][\w’'.-]*\s+)*[A-Z][\w’'.-]*)")
-_WHICH_KINDS = re.compile(r"\b(?i:which)\s+((?:[\w.’'-]+\s+){0,3}?[a-z]{3,}[^su\W]s)\b")
+_WHICH_KINDS = re.compile(  # "which countries", not "which of the demands" (pick one of them)
+    r"\b(?i:which)\s+(?!of\b)((?:[\w.’'-]+\s+){0,3}?[a-z]{3,}[^su\W]s)\b")
 
 
 _SPEECH = re.compile(r"\b(?:say|said|reply|replied|respond|responded|react|reacted|answer|answered|"
@@ -423,14 +457,25 @@ def question_actor(question: str) -> str:
     return m.group(1) if m else ""
 
 
-def actor_agreement(actor: str, resolved_sentence: str) -> int:
-    """+1 when the sentence's subject names the question's actor, -1 when it names someone else,
-    0 when either has none."""
+def actor_agreement(actor: str, resolved_sentence: str,
+                    similarity: Callable[[str, str], float] | None = None) -> int:
+    """+1 when the sentence's subject names the question's actor; -1 when its subject is someone
+    else and the actor is not in the sentence at all, nor a near name of its subject by the model's
+    word similarity ("Moscow" ~ "Russian officials"); 0 otherwise (either has no name, or the actor
+    is in the sentence in another role: "..., which Putin dismissed as ultimatums")."""
     who = fold(subject(resolved_sentence))
     if not actor or not who:
         return 0
     parts = [fold(w)[:6] for w in actor.split() if len(w) >= 3]
-    return 1 if any(p in who for p in parts) else -1
+    if any(p in who for p in parts):
+        return 1
+    if any(p in fold(resolved_sentence) for p in parts):
+        return 0
+    if similarity is not None and max(
+            (similarity(a, b) for a in actor.split() for b in subject(resolved_sentence).split()),
+            default=0.0) >= METONYM_SIMILARITY:
+        return 0
+    return -1
 
 
 def which_focus(question: str) -> str:
@@ -455,6 +500,9 @@ def new_names(sentence: str, question: str) -> list[str]:
             and "".join(w[0] for w in m.split() if w[0].isupper()) not in acronyms]  # EU
 
 
+_DEMONYM_ENDING = re.compile(r"(?:ey|ish|ians?|ans?|ese|ia|[aeiy])$")
+
+
 def missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...]:
     """Capitalised words (not the first word) and numbers of the question that appear nowhere in
     the retrieved passages: the question is about something the sources do not cover."""
@@ -468,9 +516,9 @@ def missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...]
         is_name = i > 0 and w[0].isupper() and not w.isupper() or (w.isupper() and len(w) > 1)
         if not (is_name or any(ch.isdigit() for ch in w)):
             continue
-        needle = fold(w)
+        needle = _DEMONYM_ENDING.sub("", fold(w)) if len(w) > 5 else fold(w)  # Turkey ~ Turkish
         if len(needle) > 6:
-            needle = needle[: max(6, len(needle) - 3)]  # Zelensky ~ Zelenskyy, Russia ~ Russian
+            needle = needle[: max(6, len(needle) - 3)]  # Zelensky ~ Zelenskyy
         if needle not in haystack:
             missing.append(w)
     return tuple(missing)
