@@ -42,7 +42,7 @@ __all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVector
            "no_answer", "overruled", "pick"]
 
 NO_ANSWER = "The sources do not answer this question."
-STRICT_TYPES = ("number", "time", "place")  # asked for, they must be in the answer ("where" only
+STRICT_TYPES = ("number", "duration", "year", "date", "time", "place", "place_name")  # asked for, they must be in the answer ("where" only
 # for a place: "which country" is answered by "Turkish President ...")
 SHORTLIST = 14  # candidate sentences scored per question (see _shortlist)
 PASSAGE_RANK_WEIGHT = 0.5  # in the shortlist prior: the best passage's sentences get +0.5

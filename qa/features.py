@@ -392,6 +392,17 @@ _TYPE_PATTERNS = {  # (strong, weak)
     "place": (re.compile(r"\b(?:in|at|on|near|outside|inside)\s+(?:the\s+)?(?:[a-z]+\s+of\s+)?"
                          r"([A-Z][\w’'.-]*)"),  # "in Istanbul", "at the lock of Iron Gate"
               re.compile(r"\b(?:to|from|via|through|near)\s+(?:the\s+)?([A-Z][\w’'.-]*)")),
+    "year": (re.compile(r"\b(?:1[89]|20)\d\d\b"),
+             re.compile(rf"\b(?:{_NAMED_TIME})\b", re.IGNORECASE)),
+    "date": (re.compile(r"\b(?:january|february|march|april|may|june|july|august|september|"
+                        r"october|november|december)\b|\b\d{1,2}(?:st|nd|rd|th)\b|\b\d{1,2}[/.]\d{1,2}\b",
+                        re.IGNORECASE),
+             re.compile(rf"\b(?:{_NAMED_TIME})\b", re.IGNORECASE)),
+    "duration": (re.compile(rf"(?:\d+|\b(?:{_NUMBER_WORDS}))[\s-]*(?:days?|weeks?|months?|years?|"
+                            r"hours?|minutes?)\b", re.IGNORECASE),
+                 re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)),
+    "place_name": (re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'.-]+)"),
+                   re.compile(r"\b(?:in|at|on|to|from)\s+(?:the\s+)?([A-Z][\w’'.-]*)")),
     "number": (re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE),
                re.compile(r"\b(?:several|many|few|some)\b", re.IGNORECASE)),
     "person": (re.compile(r"\b[A-Z][a-z]+\s+[A-Z][\w’'-]+"),
@@ -408,15 +419,26 @@ _FULL_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'.-]+(?:\s+[A-Z][\w’
 
 
 def answer_type(question: str) -> str | None:
+    """The kind of thing asked for: number, duration, year, date, time, place, place_name,
+    person, reason, or None."""
     q = question.lower()
-    if re.search(r"\bhow (?:many|much|long|often|old)\b|\bwhat (?:number|percentage|amount)", q):
+    if re.search(r"\bhow long\b|\bfor how many (?:days|weeks|months|years|hours)\b", q):
+        return "duration"
+    if re.search(r"\bhow (?:many|much|often|old)\b|\bwhat (?:number|percentage|amount)", q):
         return "number"
     q = q.replace("when it comes to", "about")
-    if re.search(r"\bwhen\b|\b(?:what|which)\b(?:\s+\w+){0,3}?\s+(?:day|date|time|year|month)\b"
+    if re.search(r"\b(?:what|which) year\b", q):
+        return "year"
+    if re.search(r"\b(?:what|which)\b(?:\s+\w+){0,2}?\s+date\b|\bday and month\b", q):
+        return "date"
+    if re.search(r"\bwhen\b|\b(?:what|which)\b(?:\s+\w+){0,3}?\s+(?:day|time|month)\b"
                  r"|\bhow soon\b", q):
         return "time"
-    if re.search(r"\bwhere\b|\b(?:which|what) (?:city|country|place|location|venue)\b", q):
+    if re.search(r"\bwhere\b", q):
         return "place"
+    if re.search(r"\b(?:which|what)\s+(?:\w+\s+)?(?:city|town|village|country|place|location|"
+                 r"venue|building|hotel|region|capital)\b", q):
+        return "place_name"
     if re.search(r"^(?:\w+\s+)?(?:who|whom)\b|\bwhich (?:leader|official|president|person)", q):
         return "person"
     if re.search(r"\bwhy\b|\bwhat (?:reason|caused|motivated)\b", q):
@@ -469,13 +491,25 @@ def actor_agreement(actor: str, resolved_sentence: str,
     parts = [fold(w)[:6] for w in actor.split() if len(w) >= 3]
     if any(p in who for p in parts):
         return 1
-    if any(p in fold(resolved_sentence) for p in parts):
-        return 0
+    if any(_AGENT.search(m) for p in parts for m in _mentions(fold(resolved_sentence), p)):
+        return 0  # the actor does something in the sentence: "..., which Putin dismissed"
     if similarity is not None and max(
             (similarity(a, b) for a in actor.split() for b in subject(resolved_sentence).split()),
             default=0.0) >= METONYM_SIMILARITY:
         return 0
     return -1
+
+
+# What follows a name that acts: a verb in the past or present ("Putin dismissed", "he says"),
+# after an optional adverb; not "with Erdoğan to help", "Erdoğan's".
+_AGENT = re.compile(r"^\w*\s+(?:(?:now|also|then|later|quickly|\w+ly)\s+)?"
+                    r"(?:\w+ed|\w+[^s]s|said|says|told|spoke|sees|saw|made|gave|took|thought|"
+                    r"will|would|has|had|is|was)\b")
+
+
+def _mentions(text: str, part: str) -> list[str]:
+    """The text from each occurrence of `part` on."""
+    return [text[m.start():] for m in re.finditer(re.escape(part), text)]
 
 
 def which_focus(question: str) -> str:
