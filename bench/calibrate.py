@@ -111,8 +111,8 @@ def fit(cases: list[Case], trained_on: tuple[str, ...] = ()) -> AnswerModel:
             continue
         best = choice.rows[0]
         scores, probs = plain.rank(c.analysis.matrix)
-        rows.append(case_vector(c.analysis.matrix[best], float(scores[best]), float(probs[best]),
-                                c.analysis.follow_up, c.analysis.yes_no))
+        rows.append(case_vector(c.analysis.matrix, scores, probs, best, c.analysis.follow_up,
+                                c.analysis.yes_no, c.analysis.asked, c.analysis.unknown_share))
         labels.append(float(c.right[best]))
     x, y = np.array(rows), np.array(labels)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6

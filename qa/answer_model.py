@@ -22,19 +22,26 @@ from qa.errors import ConfigError
 from qa.features import FEATURES
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
-CASE_EXTRAS = ("rank_score", "rank_probability", "follow_up", "yes_no", "yes_no_x_rest_weakest",
-               "yes_no_x_rest_coverage")
+WH_WORDS = ("what", "which", "who", "when", "where", "why", "how")
+CASE_EXTRAS = ("rank_score", "rank_probability", "runner_up_probability", "follow_up", "yes_no",
+               "yes_no_x_rest_weakest", "yes_no_x_rest_coverage", "unknown_word_share",
+               *(f"asks_{w}" for w in WH_WORDS))
 CASE_FEATURES = FEATURES + CASE_EXTRAS
 
 
-def case_vector(row: np.ndarray, score: float, probability: float, follow_up: bool,
-                yes_no: bool) -> np.ndarray:
-    """What the abstainer sees of a question: the winning sentence's features and how it won."""
+def case_vector(matrix: np.ndarray, scores: np.ndarray, probs: np.ndarray, best: int,
+                follow_up: bool, yes_no: bool, question: str, unknown_share: float) -> np.ndarray:
+    """What the abstainer sees of a question: the winning sentence's features, how clearly it won,
+    and the kind of question (its wh-word, follow-up or yes/no, the share of its words that the
+    sources never use)."""
+    row = matrix[best]
     yn = float(yes_no)
-    rest_weakest = row[FEATURES.index("rest_weakest")]
-    rest_coverage = row[FEATURES.index("rest_coverage")]
-    return np.concatenate([row, [score, probability, float(follow_up), yn, yn * rest_weakest,
-                                 yn * rest_coverage]])
+    runner_up = float(np.sort(probs)[-2]) if len(probs) > 1 else 0.0
+    words = set(question.lower().replace("?", " ").split())
+    return np.concatenate([row, [
+        float(scores[best]), float(probs[best]), runner_up, float(follow_up), yn,
+        yn * row[FEATURES.index("rest_weakest")], yn * row[FEATURES.index("rest_coverage")],
+        unknown_share, *(float(w in words) for w in WH_WORDS)]])
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from qa.features import (
 from qa.types import Answer, Backend, Passage
 
 __all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse", "choose", "decide",
-           "no_answer", "overruled", "pick"]
+           "eligible", "no_answer", "overruled", "pick"]
 
 NO_ANSWER = "The sources do not answer this question."
 STRICT_TYPES = ("number", "duration", "year", "date", "time", "place", "place_name")  # asked for, they must be in the answer ("where" only
@@ -82,6 +82,7 @@ class Analysis:
     missing: tuple[str, ...]  # names/numbers of the question not found in the retrieved text
     follow_up: bool
     yes_no: bool
+    unknown_share: float  # weight share of the question's words that the sources never use
 
 
 def pick(question: str, history: Sequence[str], passages: Sequence[Passage], asked: Encoded,
@@ -103,8 +104,11 @@ def analyse(question: str, history: Sequence[str], passages: Sequence[Passage], 
     matrix = (featurize(question, history, cands, [rank[c.chunk.id] for c in cands], asked,
                         question_vec, context_vec, vectors, lexicon)
               if cands else np.zeros((0, len(FEATURES))))
+    qt = question_terms(resolved, history, lexicon)
+    unknown = sum(w for t, w in qt.weights.items() if t not in lexicon.vocabulary) / qt.total
     return Analysis(question, resolved, tuple(cands), matrix, missing_names(question, passages),
-                    follow_up=bool(history), yes_no=bool(_YES_NO.match(question.strip())))
+                    follow_up=bool(history), yes_no=bool(_YES_NO.match(question.strip())),
+                    unknown_share=unknown)
 
 
 @dataclass(frozen=True)
@@ -124,8 +128,9 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
     rows = [best]
     if len(order) > 1 and probs[order[1]] >= model.second_ratio * probs[best]:
         rows.append(int(order[1]))
-    confidence = model.confidence(case_vector(f[best], float(scores[best]), float(probs[best]),
-                                              analysis.follow_up, analysis.yes_no))
+    confidence = model.confidence(case_vector(f, scores, probs, best, analysis.follow_up,
+                                              analysis.yes_no, analysis.asked,
+                                              analysis.unknown_share))
     return Choice(tuple(rows), confidence, tuple(overruled(analysis, rows)))
 
 
@@ -143,20 +148,30 @@ def decide(analysis: Analysis, model: AnswerModel) -> Pick:
     return Pick(tuple(analysis.candidates[i] for i in ordered), choice.confidence)
 
 
-def overruled(analysis: Analysis, chosen: Sequence[int]) -> list[str]:
-    """The checks that no sentence can pass when they fail, for the chosen rows (best first)."""
-    f, best = analysis.matrix, chosen[0]
-    reasons = [f"not in the sources: {', '.join(analysis.missing)}"] if analysis.missing else []
+def eligible(analysis: Analysis) -> np.ndarray:
+    """Per candidate: passes the checks that no answer can fail (below). (Ranking only among the
+    eligible was tried: it finds a wrong sentence of the right kind for as many traps as it
+    rescues answers.)"""
+    f, asked = analysis.matrix, analysis.asked
     column = {name: i for i, name in enumerate(FEATURES)}
-    wanted = answer_type(analysis.asked)
-    strict = wanted in STRICT_TYPES and (wanted != "place" or "where" in analysis.asked.lower())
-    if strict and not any(f[i, column["type_strong"]] for i in chosen):
-        reasons.append(f"no {wanted} in the answer")
-    if asks_for_names(analysis.asked) and not any(f[i, column["new_name"]] for i in chosen):
-        reasons.append("asks for names; the answer names no one new")
-    if asks_what_actor_said(analysis.asked) and analysis.asked == analysis.question \
-            and f[best, column["same_actor"]] < 0:  # the speaker named, not a resolved "he"
-        reasons.append("asks what someone said; the answer's speaker is someone else")
+    ok = np.ones(len(f), dtype=bool)
+    wanted = answer_type(asked)
+    if wanted in STRICT_TYPES and (wanted != "place" or "where" in asked.lower()):
+        ok &= f[:, column["type_strong"]] > 0
+    if asks_for_names(asked):
+        ok &= f[:, column["new_name"]] > 0
+    if asks_what_actor_said(asked) and asked == analysis.question:  # named, not a resolved "he"
+        ok &= f[:, column["same_actor"]] >= 0
+    return ok
+
+
+def overruled(analysis: Analysis, chosen: Sequence[int]) -> list[str]:
+    """The checks that no sentence can pass when they fail, for the chosen rows (best first):
+    a name of the question missing from the sources, and the checks of `eligible`."""
+    reasons = [f"not in the sources: {', '.join(analysis.missing)}"] if analysis.missing else []
+    if not eligible(analysis)[chosen[0]]:
+        wanted = answer_type(analysis.asked)
+        reasons.append(f"no candidate holds what is asked for ({wanted or 'a name or speaker'})")
     return reasons
 
 
