@@ -529,7 +529,8 @@ def new_names(sentence: str, question: str) -> list[str]:
     question does not already contain."""
     q = fold(question)
     acronyms = {w for w in _WORD.findall(question) if w.isupper() and len(w) > 1}
-    return [m for m in _FULL_NAME.findall(sentence)
+    found = [re.sub(r"(?<=[a-z])\.$", "", m) for m in _FULL_NAME.findall(sentence)]  # "Union."
+    return [m for m in found
             if not all(fold(part) in q for part in m.split())
             and "".join(w[0] for w in m.split() if w[0].isupper()) not in acronyms]  # EU
 

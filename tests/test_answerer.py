@@ -1,0 +1,198 @@
+"""The offline answerer's parts: pronoun resolution, question kinds, the checks no answer may fail,
+the question's token states, the answer model file, and the fitting script end to end."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.answer_model import MODEL_FILE, AnswerModel
+from qa.errors import ConfigError
+from qa.features import (
+    actor_agreement,
+    answer_type,
+    asks_for_names,
+    has_type,
+    missing_names,
+    new_names,
+    resolve_question,
+)
+from qa.resolve import resolve, subject
+from qa.types import Chunk, Passage
+
+REPO = Path(__file__).resolve().parent.parent
+ARTICLE = (REPO / "seeds" / "000_7383d27b375f9d56.txt").read_text(encoding="utf-8")
+
+
+# --- who "he" is -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("sentence", "want"), [
+    ("Russian President Vladimir Putin has proposed talks.", "Russian President Vladimir Putin"),
+    ("However, Zelenskyy insisted on a ceasefire.", "Zelenskyy"),
+    ("In a message on X, Zelenskyy emphasized that Ukraine is ready.", "Zelenskyy"),
+    ("Meanwhile, European leaders had demanded a ceasefire.", "European leaders"),
+    ("The Kremlin sees this as an opportunity.", "Kremlin"),
+    ("He blamed Kyiv.", ""),
+])
+def test_subject_is_the_opening_name(sentence: str, want: str) -> None:
+    assert subject(sentence) == want
+
+
+def test_opening_pronoun_takes_the_latest_named_subject() -> None:
+    before = ["Ukrainian President Volodymyr Zelenskyy welcomed the talks."]
+    assert resolve("However, he insisted on a ceasefire.", before) == (
+        "However, Ukrainian President Volodymyr Zelenskyy insisted on a ceasefire.")
+    assert resolve("His response was clear.", before).startswith(
+        "Ukrainian President Volodymyr Zelenskyy’s response")
+    # "While X ..., he ...": "he" is the subject of the clause, not of the sentence before.
+    assert resolve("While Putin now advocates talks, he reiterated demands.", before) == (
+        "While Putin now advocates talks, Putin reiterated demands.")
+    assert resolve("Talks may follow.", before) == "Talks may follow."
+
+
+def test_follow_up_pronoun_is_the_previous_questions_actor() -> None:
+    assert resolve_question("What condition did he set?", ["How did Zelenskyy react?"]) == (
+        "What condition did Zelenskyy set?")
+    # "they" is usually the talks, not a person: left alone.
+    assert resolve_question("When could they start?", ["What did Putin propose?"]) == (
+        "When could they start?")
+    assert resolve_question("What did he say?", []) == "What did he say?"
+
+
+# --- what kind of thing is asked for -------------------------------------------------------------
+@pytest.mark.parametrize(("question", "kind"), [
+    ("When could the talks resume?", "time"),
+    ("In what year did the war begin?", "year"),
+    ("What calendar date (day and month) are the talks set for?", "date"),
+    ("How long was the ceasefire?", "duration"),
+    ("How many regions must Ukraine leave?", "number"),
+    ("Where did Zelenskyy post his message?", "place"),
+    ("Which city will host the talks?", "place_name"),
+    ("Who praised the development?", "person"),
+    ("Why did the attacks matter?", "reason"),
+    ("What does Russia demand when it comes to NATO?", None),
+])
+def test_answer_type(question: str, kind: str | None) -> None:
+    assert answer_type(question) == kind
+
+
+def test_a_kind_only_counts_when_the_question_does_not_already_say_it() -> None:
+    assert has_type("talks as early as Thursday", "time", True, "When could talks resume?")
+    assert not has_type("talks as early as Thursday", "time", True, "What time on Thursday?")
+    assert not has_type("to be held in Istanbul.", "place", True, "Which venue in Istanbul?")
+    assert has_type("at the lock of Iron Gate", "place", True, "Where are vessels checked?")
+    assert has_type("a 30-day ceasefire", "duration", True, "How long was the ceasefire?")
+    assert not has_type("four contested regions", "duration", True, "How long will talks last?")
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("Which European leaders demanded the ceasefire?", True),
+    ("Who were the international mediators Putin thanked?", True),
+    ("Name the Turkish president.", True),
+    ("Which of Russia's demands concerns territory?", False),
+    ("The drone strikes raised questions about what, exactly?", False),
+    ("Which military alliance does Russia oppose?", False),
+])
+def test_name_requests(question: str, asks: bool) -> None:
+    assert asks_for_names(question) is asks
+
+
+def test_new_names_skip_what_the_question_names_even_as_an_acronym() -> None:
+    sentence = "Russian officials do not oppose Ukraine’s desire to join the European Union."
+    assert new_names(sentence, "Which Russian officials accept Ukraine joining the EU?") == []
+    assert new_names(sentence, "What do officials say?") == ["European Union"]
+
+
+def test_missing_names_forgive_demonyms_not_other_countries() -> None:
+    passages = [Passage(Chunk("c", "a.txt", 0, len(ARTICLE), ARTICLE, "h"), 1.0)]
+    assert missing_names("What role does Turkey play? And Russia's?", passages) == ()
+    assert missing_names("What did China and Macron say?", passages) == ("China", "Macron")
+
+
+def test_speaker_agreement() -> None:
+    erdogan = "Putin added that he would speak with Turkish President Recep Tayyip Erdoğan."
+    assert actor_agreement("Erdoğan", erdogan) == -1  # spoken to, not speaking
+    assert actor_agreement("Putin", erdogan) == 1
+    dismissed = "European leaders demanded a ceasefire, which Putin dismissed as ultimatums."
+    assert actor_agreement("Putin", dismissed) == 0  # acts in a clause: not a mismatch
+    assert actor_agreement("", dismissed) == 0
+
+
+# --- the question's token states ------------------------------------------------------------------
+def test_encode_matches_embed_and_leaves_words_out(embedder) -> None:  # type: ignore[no-untyped-def]
+    q = "Who will lead Putin's delegation in Istanbul?"
+    [enc] = embedder.encode([q])
+    assert float(enc.vector @ embedder.embed([q])[0]) == pytest.approx(1.0, abs=1e-5)
+    assert "delegation" in enc.words and "istanbul" in enc.words
+    without = enc.without("delegation")
+    assert abs(float(np.linalg.norm(without)) - 1.0) < 1e-5
+    assert float(without @ enc.vector) < 0.9999
+    assert np.array_equal(enc.without("zanzibar"), enc.vector)
+
+
+# --- the answer model file ------------------------------------------------------------------------
+def test_model_file_round_trips(tmp_path: Path) -> None:
+    model = AnswerModel.load()
+    path = tmp_path / "m.json"
+    model.save(path)
+    again = AnswerModel.load(path)
+    assert np.allclose(again.rank_weights, model.rank_weights, atol=1e-6)
+    assert again.threshold == pytest.approx(model.threshold, abs=1e-6)
+    raw = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    assert raw["trained_on"] and all(not name.startswith("unseen") for name in raw["trained_on"])
+
+
+def test_model_file_for_other_features_is_a_clear_error(tmp_path: Path) -> None:
+    raw = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    raw["features"] = raw["features"][:-1]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(ConfigError, match="calibrate.py --write"):
+        AnswerModel.load(path)
+    with pytest.raises(ConfigError, match="cannot read"):
+        AnswerModel.load(tmp_path / "missing.json")
+
+
+# --- end to end over the seed article -------------------------------------------------------------
+@pytest.mark.parametrize("question", [
+    "What did Erdoğan say in reply?",  # Erdoğan is only spoken to
+    "Which European leaders demanded the 30-day ceasefire?",  # no one is named
+    "In what year did the war between Russia and Ukraine begin?",  # no year for it
+    "What did Emmanuel Macron propose?",  # not in the sources
+])
+def test_checks_abstain(engine, question: str) -> None:  # type: ignore[no-untyped-def]
+    a = engine.answer(question)
+    assert not a.supported and not a.citations, a.text
+
+
+def test_where_answers_with_the_place(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.answer("Where would the peace talks be held?")
+    assert a.supported and "Istanbul" in a.text
+    assert all(ARTICLE[c.start:c.end] == c.quote for c in a.citations)
+
+
+def test_follow_up_pronoun_reaches_the_right_sentence(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.answer("What condition did he set?",
+                      history=["How did Zelenskyy react to the proposal?"])
+    assert a.supported and "ceasefire" in a.text
+
+
+@pytest.mark.slow
+def test_calibration_fits_a_model_that_separates_its_cases(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    import calibrate
+
+    from qa.api import Engine
+    from qa.config import Settings
+
+    engine = Engine.from_settings(Settings.from_env())
+    engine.refresh()
+    cases = calibrate.collect(engine, [REPO / "eval" / "dev.jsonl", REPO / "eval" / "heldout.jsonl"])
+    model = calibrate.fit(cases)
+    answers, abstention = calibrate.measure(model, cases)
+    assert answers > 0.7 and abstention > 0.7, (answers, abstention)
+    model.save(tmp_path / "m.json")
+    assert AnswerModel.load(tmp_path / "m.json").second_ratio == calibrate.SECOND_RATIO
