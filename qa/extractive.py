@@ -123,6 +123,12 @@ class Choice:
 def choose(analysis: Analysis, model: AnswerModel) -> Choice:
     f = analysis.matrix
     scores, probs = model.rank(f)
+    if asks_what_actor_said(analysis.asked) and analysis.asked == analysis.question:
+        # "What did Ukraine say?": the best sentence among those where the speaker may be Ukraine.
+        ok = f[:, FEATURES.index("same_actor")] >= 0
+        if ok.any() and not ok.all():
+            scores = np.where(ok, scores, -np.inf)
+            probs = np.where(ok, probs, 0.0) / probs[ok].sum()
     order = np.argsort(-scores)
     best = int(order[0])
     rows = [best]

@@ -60,6 +60,8 @@ FEATURES = (
     "rest_weakest",  # how well the least supported of those other words is matched (0..1)
     "previous_answer",  # in a follow-up: the sentence that best answers the previous question
     "after_previous",  # in a follow-up: the sentence right after that one
+    "heading",  # a title or heading, not a sentence: rarely the answer...
+    "heading_asked",  # ...unless the question asks about a headline, heading or title
 )
 
 UNKNOWN_TERM_WEIGHT = 0.6  # a question word found nowhere in the sources (often a paraphrase)
@@ -85,6 +87,7 @@ class Candidate:
     text: str  # the source sentence, quoted as is
     resolved: str  # the sentence with an opening pronoun replaced by whom it refers to
     antecedent: str = ""  # the sentence before, when this one opens with a pronoun
+    heading: bool = False  # a title or heading line, not a sentence
 
 
 class Lexicon:
@@ -191,7 +194,7 @@ _CLAUSE_BREAK = re.compile(r",\s+|;\s+|\s+(?:but|while|whereas|which|although)\s
 
 
 def candidates(passages: Sequence[Passage]) -> list[Candidate]:
-    """The sentences of the passages (headings and scraps left out), each once."""
+    """The sentences and headings of the passages (scraps left out), each once."""
     seen: set[tuple[str, int]] = set()
     out = []
     for p in passages:
@@ -199,15 +202,16 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
         before: list[str] = []
         for s in sentence_spans(c.text):
             text = c.text[s.start : s.end]
-            if is_heading(c.text, s):
-                continue
             span = Span(c.start + s.start, c.start + s.end)
             key = (c.source, span.start)
+            heading = is_heading(c.text, s)
             if key not in seen and len(text) >= 12:
                 seen.add(key)
                 antecedent = before[-1] if before and _PRONOUN_OPENING.match(text) else ""
-                out.append(Candidate(c, span, text, resolve(text, before[-3:]), antecedent))
-            before.append(text)
+                resolved = text if heading else resolve(text, before[-3:])
+                out.append(Candidate(c, span, text, resolved, antecedent, heading))
+            if not heading:  # a heading is no antecedent for "he"
+                before.append(text)
     return out
 
 
@@ -347,6 +351,8 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
                      and cands[i].span.start > cands[best].span.start]
         if following:
             after_previous[min(following, key=lambda i: cands[i].span.start)] = 1.0
+    heading = np.array([c.heading for c in cands], dtype=float)
+    heading_asked = heading * bool(_ASKS_HEADING.search(asked))
     columns = {"sim": sim, "sim_context": sim_context, "sim_clause": sim_clause,
                "coverage": coverage, "soft_coverage": soft_coverage, "unsupported": unsupported,
                "unsupported_max": unsupported_max, "type_strong": strong, "type_weak": weak,
@@ -354,10 +360,12 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
                "sim_previous": sim_previous, "same_actor": same_actor, "restates_focus": restates,
                "name_coverage": name_coverage, "rest_coverage": rest_coverage,
                "rest_weakest": rest_weakest, "previous_answer": previous_answer,
-               "after_previous": after_previous}
+               "after_previous": after_previous, "heading": heading, "heading_asked": heading_asked}
     return np.stack([np.asarray(columns[f], dtype=float) for f in FEATURES], axis=1)
 
 
+_ASKS_HEADING = re.compile(r"\b(?:head(?:line|ing)s?|sub-?head(?:line|ing)s?|titles?)\b",
+                           re.IGNORECASE)
 _QUESTION_PRONOUN = re.compile(r"\b(he|she|him|her|his)\b", re.IGNORECASE)  # "they" is often the talks
 
 
@@ -382,7 +390,7 @@ def resolve_question(question: str, history: Sequence[str]) -> str:
 # --- answer types: what kind of thing the question asks for --------------------------------------
 _NAMED_TIME = ("monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
                "april|may|june|july|august|september|october|november|december|today|tomorrow|"
-               "yesterday|easter|christmas|tonight")
+               "yesterday|easter|christmas|tonight|immediately|at once|right away")
 _VAGUE_TIME = "week|month|year|day|morning|evening|night|soon|early|later|recently|now"
 _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                  "forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?")
@@ -546,7 +554,7 @@ def missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...]
     missing = []
     for i, w in enumerate(found):
         w = re.sub(r"[’']s$", "", w).strip("’'")  # Putin's -> Putin
-        if not w or w.lower() in QUESTION_WORDS:
+        if not w or w.lower() in QUESTION_WORDS or re.match(r"(?i)i(?:[’'].*)?$", w):  # I, I'd
             continue
         is_name = i > 0 and w[0].isupper() and not w.isupper() or (w.isupper() and len(w) > 1)
         if not (is_name or any(ch.isdigit() for ch in w)):
