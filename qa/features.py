@@ -2,9 +2,8 @@
 
 A candidate is a sentence of a retrieved passage. Its features say how well it answers the question:
 - meaning: cosine similarity of the question (and of the conversation) to the sentence read with its
-  opening pronoun resolved (`qa.resolve`), and to its best clause (long sentences say several
-  things; "Ukraine is ready to meet" is one clause of the sentence that answers "Is Kyiv prepared to
-  sit down with Moscow?");
+  opening pronoun resolved (`qa.resolve`). (The best clause's similarity was tried too: no gain
+  on the question sets, for a third more model work on every new sentence.)
 - words: the IDF-weighted share of the question's content words the sentence holds (stems, with
   "Ukraine" ~ "Ukrainian"), and the same with near-synonyms by word similarity;
 - focus: which question words the sentence's meaning does not account for. Dropping a word from the
@@ -39,7 +38,6 @@ from qa.types import Chunk, Passage
 FEATURES = (
     "sim",  # cosine of question and resolved sentence
     "sim_context",  # cosine of question + earlier turns and the sentence (= sim without history)
-    "sim_clause",  # best cosine of the question and one clause of the sentence
     "coverage",  # IDF-weighted share of question words in the sentence (exact stems)
     "soft_coverage",  # the same, near-synonyms counted by word similarity
     "unsupported",  # importance-weighted share of question words the sentence does not support
@@ -144,7 +142,7 @@ def term_in(term: str, terms: set[str]) -> bool:
 
 
 class SentenceVectors:
-    """Embeddings of source sentences (and words, clauses), computed on first use and kept (LRU).
+    """Embeddings of source sentences (and words), computed on first use and kept (LRU).
 
     Thread-safe: the chat answers several questions at once. The model runs outside the lock, and
     each call answers from its own copy, so another thread's eviction cannot take a vector away.
@@ -190,7 +188,6 @@ class SentenceVectors:
 _PRONOUN_OPENING = re.compile(
     r"^(?:\w+,\s+)?(?:he|she|they|it|his|her|their|its|this|these|those|the (?:move|proposal))\b",
     re.IGNORECASE)
-_CLAUSE_BREAK = re.compile(r",\s+|;\s+|\s+(?:but|while|whereas|which|although)\s+")
 
 
 def candidates(passages: Sequence[Passage]) -> list[Candidate]:
@@ -213,12 +210,6 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
             if not heading:  # a heading is no antecedent for "he"
                 before.append(text)
     return out
-
-
-def clauses(sentence: str) -> list[str]:
-    """The parts of a long sentence that can stand alone (four words or more)."""
-    parts = [p.strip() for p in _CLAUSE_BREAK.split(sentence)]
-    return [p for p in parts if len(p.split()) >= 4]
 
 
 # --- the question --------------------------------------------------------------------------------
@@ -266,21 +257,20 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
     n = len(cands)
     asked = resolve_question(question, history)  # "What condition did he set?" -> "... Zelenskyy ..."
     qt = question_terms(asked, history, lexicon)
-    parts = [clauses(c.resolved) for c in cands]
-    # One model call for everything new: sentences, clauses, words (the question's own texts are
+    # One model call for everything new: sentences and words (the question's own texts are
     # usually embedded already, with the question: see question_texts).
     cand_words = [sorted({w for _, w in lexicon.term_words(c.resolved)}) for c in cands]
     previous = [history[-1]] if history else []
+    actor = question_actor(asked)
+    speakers = sorted({w for c in cands for w in subject(c.resolved).split()}) if actor else []
     vectors.get(question_texts(question, history, lexicon) + [c.resolved for c in cands]
-                + [p for ps in parts for p in ps] + sorted({w for ws in cand_words for w in ws}))
+                + sorted({w for ws in cand_words for w in ws}) + actor.split() + speakers)
     sent = vectors.get([c.resolved for c in cands])
     sim = sent @ question_vec
     if asked != question:
         question_vec = asked_encoded.vector
         sim = np.maximum(sim, sent @ question_vec)
     sim_context = np.maximum(sim, sent @ context_vec) if context_vec is not None else sim
-    sim_clause = np.array([max([sim[i]] + list(vectors.get(ps) @ question_vec))
-                           for i, ps in enumerate(parts)])
 
     terms = [set(lexicon.terms(c.resolved)) for c in cands]
     before = [set(lexicon.terms(c.antecedent)) for c in cands]
@@ -322,7 +312,6 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
     qset = set(qt.weights)
     novelty = np.array([len(ts - qset) / max(len(ts), 1) for ts in terms])
     sim_previous = (sent @ vectors.get(previous)[0]) if previous else np.zeros(n)
-    actor = question_actor(asked)
 
     def similarity(a: str, b: str) -> float:
         va, vb = vectors.get([a, b])
@@ -353,7 +342,7 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
             after_previous[min(following, key=lambda i: cands[i].span.start)] = 1.0
     heading = np.array([c.heading for c in cands], dtype=float)
     heading_asked = heading * bool(_ASKS_HEADING.search(asked))
-    columns = {"sim": sim, "sim_context": sim_context, "sim_clause": sim_clause,
+    columns = {"sim": sim, "sim_context": sim_context,
                "coverage": coverage, "soft_coverage": soft_coverage, "unsupported": unsupported,
                "unsupported_max": unsupported_max, "type_strong": strong, "type_weak": weak,
                "new_name": new_name, "passage_rank": passage_rank, "novelty": novelty,
