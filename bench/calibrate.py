@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from qa.answer_model import CASE_FEATURES, AnswerModel, case_vector  # noqa: E402
 from qa.api import Engine  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluate import Case as EvalCase, load_cases  # noqa: E402
+from qa.evaluate import Case as EvalCase  # noqa: E402
+from qa.evaluate import load_cases
 from qa.extractive import Analysis, analyse, choose  # noqa: E402
 from qa.features import FEATURES  # noqa: E402
 
@@ -171,7 +172,8 @@ def main() -> None:
     ap.add_argument("--cv", action="store_true")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--check", type=Path, nargs="*", default=[])
-    ap.add_argument("--details", action="store_true", help="with --cv: list the cases it gets wrong")
+    ap.add_argument("--details", action="store_true",
+                    help="with --cv: list the cases it gets wrong")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         n = len(CASE_FEATURES)  # any weights: the answerer is not asked, only its features

@@ -3,9 +3,9 @@
 Two small linear models, fitted by `bench/calibrate.py` on the question sets in `eval/` and kept in
 `qa/answer_model.json` (about 60 numbers; no text of any question or source is stored):
 - the ranker scores each candidate sentence (a softmax over the candidates of one question);
-- the abstainer looks at the winner (its features, its score and probability, whether the question
-  is a follow-up or a yes/no question) and gives a confidence; below the threshold the answer is "the
-  sources do not answer this question".
+- the abstainer looks at the winner (its features, its score and probability) and at the kind of
+  question (`case_vector`) and gives a confidence; below the threshold the answer is "the sources
+  do not answer this question".
 Every feature means the same thing for any document, so the weights carry over to new sources;
 what they learned is how much each kind of evidence counts, not what this article says.
 """
@@ -65,7 +65,7 @@ class AnswerModel:
         z = (case - self.abstain_mean) / self.abstain_scale
         return float(z @ self.abstain_weights[:-1] + self.abstain_weights[-1] - self.threshold)
 
-    # --- the file ----------------------------------------------------------------------------------
+    # --- the file --------------------------------------------------------------------------------
     def to_json(self) -> dict[str, object]:
         return {
             "features": list(FEATURES), "case_features": list(CASE_FEATURES),

@@ -20,7 +20,8 @@ from qa.config import MAX_QUESTION_CHARS, Settings
 from qa.embed import BulkEmbedder, Embedder, Encoded, embed_for_indexing
 from qa.errors import QuestionError, SourceError
 from qa.extractive import Lexicon, Pick, SentenceVectors, no_answer, pick
-from qa.features import question_texts, resolve_question
+from qa.features import question_texts
+from qa.questions import resolve_question
 from qa.generate_openai import ModelAnswerer
 from qa.indexer import plan, update
 from qa.readers import read_source

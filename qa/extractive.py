@@ -3,7 +3,8 @@
 No generation: every word of an answer is a sentence of a source, quoted at its exact offsets.
 `qa.features` describes each candidate sentence of the retrieved passages by a row of features;
 `qa.answer_model` (weights fitted on eval/ by bench/calibrate.py) ranks them and decides whether the
-winner answers the question at all. A second sentence joins when the ranker thinks it about as likely.
+winner answers the question at all. A second sentence joins when the ranker finds it nearly as
+likely.
 A few checks overrule the model, because no sentence can answer the question when they fail:
 - a name or number of the question appears nowhere in the retrieved text ("What did Macron say?");
 - the question asks for a number or a time and the answer holds none the question does not give;
@@ -26,24 +27,27 @@ from qa.features import (
     Candidate,
     Lexicon,
     SentenceVectors,
+    candidates,
+    featurize,
+    question_terms,
+    term_in,
+)
+from qa.questions import (
     answer_type,
     asks_for_names,
     asks_what_actor_said,
-    candidates,
-    featurize,
     missing_names,
-    question_terms,
     resolve_question,
-    term_in,
 )
 from qa.types import Answer, Backend, Passage
 
-__all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse", "choose", "decide",
-           "eligible", "no_answer", "overruled", "pick"]
+__all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
+           "choose", "decide", "eligible", "no_answer", "overruled", "pick"]
 
 NO_ANSWER = "The sources do not answer this question."
-STRICT_TYPES = ("number", "duration", "year", "date", "time", "place", "place_name")  # asked for, they must be in the answer ("where" only
-# for a place: "which country" is answered by "Turkish President ...")
+# Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
+# "Turkish President ...").
+STRICT_TYPES = ("number", "duration", "year", "date", "time", "place", "place_name")
 SHORTLIST = 14  # candidate sentences scored per question (see _shortlist)
 PASSAGE_RANK_WEIGHT = 0.5  # in the shortlist prior: the best passage's sentences get +0.5
 _YES_NO = re.compile(r"^(?:is|are|was|were|did|does|do|has|have|had|will|would|can|could|should)\b",

@@ -22,15 +22,27 @@ from __future__ import annotations
 import math
 import re
 import threading
-import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from qa.embed import Embedder, Encoded
 from qa.ingest import is_heading
+from qa.questions import (
+    QUESTION_WORDS,
+    WORD,
+    actor_agreement,
+    answer_type,
+    fold,
+    has_type,
+    new_names,
+    question_actor,
+    resolve_question,
+    which_focus,
+    words,
+)
 from qa.resolve import resolve, subject
 from qa.spans import Span, sentence_spans
 from qa.types import Chunk, Passage
@@ -66,17 +78,8 @@ UNKNOWN_TERM_WEIGHT = 0.6  # a question word found nowhere in the sources (often
 ANTECEDENT_WEIGHT = 0.6  # a word of the sentence before one that opens "he/they ..."
 HISTORY_WEIGHT = 0.5
 SYNONYM_SIMILARITY = 0.5  # word-to-word cosine from which a paraphrase counts as a match
+SYNONYM_CANDIDATES = 8  # candidates whose words are compared by meaning (see featurize)
 PREFIX_MIN = 5  # "ukrain" ~ "ukrainian", "russia" ~ "russian": stems that extend each other
-METONYM_SIMILARITY = 0.6  # word cosine from which two names may stand for each other (Moscow ~ Russia)
-
-_WORD = re.compile(r"[\w’']+", re.UNICODE)
-QUESTION_WORDS = frozenset(
-    "what which who whom whose when where why how did does do done is are was were be been being "
-    "according article text source sources document say said says tell told mention mentioned "
-    "mentions report reported describe described give given there any much many kind sort "
-    "happen happened would could should will can may might".split()
-)
-
 
 @dataclass(frozen=True)
 class Candidate:
@@ -98,23 +101,31 @@ class Lexicon:
         self._stem = Stemmer.Stemmer("english").stemWord
         self._stop = frozenset(STOPWORDS_EN) | QUESTION_WORDS
         df: dict[str, int] = {}
-        capitalised: dict[str, list[int]] = {}  # stem -> [inside a sentence, of those capitalised]
+        mid: dict[str, int] = {}  # surface word (lowercased) -> times seen inside a sentence
+        capitalised: dict[str, int] = {}  # ... of those, written with a capital
         for c in chunks:
             for t in set(self.terms(c.text)):
                 df[t] = df.get(t, 0) + 1
-            for m in _WORD.finditer(c.text):
-                before = c.text[: m.start()].rstrip()
-                if not before or before[-1] in ".!?:\n\"“":
-                    continue  # the first word of a sentence is capitalised anyway
-                w = re.sub(r"[’']s$", "", fold(m.group(0))).strip("’'")
-                if w in self._stop:
-                    continue
-                counts = capitalised.setdefault(self._stem(w), [0, 0])
-                counts[0] += 1
-                counts[1] += m.group(0)[0].isupper()
+            # Inside a sentence: after a word, comma or bracket and a space (the first word of a
+            # sentence is capitalised anyway).
+            prose = "\n".join(line for line in c.text.split("\n")  # not in Title Case headings
+                              if line.rstrip()[-1:] in (".", "!", "?", "…", '"', "”", "’", ")"))
+            for m in _MID_SENTENCE_WORD.finditer(prose):
+                w = m.group(1)
+                key = w.lower()
+                mid[key] = mid.get(key, 0) + 1
+                if w[0].isupper():
+                    capitalised[key] = capitalised.get(key, 0) + 1
+        by_stem: dict[str, list[int]] = {}
+        for key, n in mid.items():  # once per distinct word, not per occurrence
+            w = re.sub(r"[’']s$", "", fold(key)).strip("’'")
+            if w and w not in self._stop:
+                counts = by_stem.setdefault(self._stem(w), [0, 0])
+                counts[0] += n
+                counts[1] += capitalised.get(key, 0)
+        self._names = frozenset(t for t, (n, cap) in by_stem.items() if cap >= 0.7 * n)
         self._n = max(len(chunks), 1)
         self._df = df
-        self._names = frozenset(t for t, (n, cap) in capitalised.items() if cap >= 0.7 * n)
         self.vocabulary = frozenset(df)
 
     def terms(self, text: str) -> list[str]:
@@ -130,6 +141,9 @@ class Lexicon:
     def is_name(self, term: str) -> bool:
         """The sources write this word capitalised inside sentences (Putin, Ukrainian, Istanbul)."""
         return term in self._names
+
+
+_MID_SENTENCE_WORD = re.compile(r"(?<=[\w,;)\]’'] )([\w’']+)")
 
 
 def term_in(term: str, terms: set[str]) -> bool:
@@ -224,7 +238,7 @@ class QuestionTerms:
 def question_terms(question: str, history: Sequence[str], lexicon: Lexicon) -> QuestionTerms:
     weights: dict[str, float] = {}
     surface: dict[str, str] = {}
-    capitalised = {fold(w) for i, w in enumerate(_WORD.findall(question)) if i and w[0].isupper()}
+    capitalised = {fold(w) for i, w in enumerate(WORD.findall(question)) if i and w[0].isupper()}
     names = set()
     for t, word in lexicon.term_words(question):
         weights[t] = lexicon.idf(t) if t in lexicon.vocabulary else UNKNOWN_TERM_WEIGHT
@@ -255,11 +269,24 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
     follow-up pronouns resolved (`resolve_question`) through the model, token states kept;
     `ranks` is each candidate's passage rank."""
     n = len(cands)
-    asked = resolve_question(question, history)  # "What condition did he set?" -> "... Zelenskyy ..."
+    asked = resolve_question(question, history)  # "What condition did he set?" -> "...Zelenskyy..."
     qt = question_terms(asked, history, lexicon)
+    terms = [set(lexicon.terms(c.resolved)) for c in cands]
+    before = [set(lexicon.terms(c.antecedent)) for c in cands]
+    exact = np.array([[term_in(t, terms[i]) for i in range(n)] for t in qt.weights], dtype=float)
+    partly = np.array([[term_in(t, before[i]) for i in range(n)] for t in qt.weights], dtype=float)
+    w = np.array(list(qt.weights.values()))
+    matched = np.maximum(exact, ANTECEDENT_WEIGHT * partly)
+    coverage = w @ matched / qt.total if len(w) else np.zeros(n)
+    passage_rank = 1.0 / (1.0 + np.asarray(ranks, dtype=float))
+
+    # Near-synonyms cost a model call per new word: only for the likeliest candidates by words
+    # and passage rank (each new sentence of a large corpus brings a dozen new words).
+    likely = set(np.argsort(-(coverage + 0.5 * passage_rank))[:SYNONYM_CANDIDATES].tolist())
+    cand_words = [sorted({w for _, w in lexicon.term_words(c.resolved)}) if i in likely else []
+                  for i, c in enumerate(cands)]
     # One model call for everything new: sentences and words (the question's own texts are
     # usually embedded already, with the question: see question_texts).
-    cand_words = [sorted({w for _, w in lexicon.term_words(c.resolved)}) for c in cands]
     previous = [history[-1]] if history else []
     actor = question_actor(asked)
     speakers = sorted({w for c in cands for w in subject(c.resolved).split()}) if actor else []
@@ -272,13 +299,6 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
         sim = np.maximum(sim, sent @ question_vec)
     sim_context = np.maximum(sim, sent @ context_vec) if context_vec is not None else sim
 
-    terms = [set(lexicon.terms(c.resolved)) for c in cands]
-    before = [set(lexicon.terms(c.antecedent)) for c in cands]
-    exact = np.array([[term_in(t, terms[i]) for i in range(n)] for t in qt.weights], dtype=float)
-    partly = np.array([[term_in(t, before[i]) for i in range(n)] for t in qt.weights], dtype=float)
-    w = np.array(list(qt.weights.values()))
-    matched = np.maximum(exact, ANTECEDENT_WEIGHT * partly)
-    coverage = w @ matched / qt.total if len(w) else np.zeros(n)
     synonym = np.zeros_like(matched)
     if len(w):
         qwords = vectors.get([qt.surface[t] for t in qt.weights])
@@ -308,7 +328,6 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
     strong = np.array([has_type(c.text, wanted, True, asked) for c in cands], dtype=float)
     weak = np.array([has_type(c.text, wanted, False, asked) for c in cands], dtype=float)
     new_name = np.array([bool(new_names(c.text, asked)) for c in cands], dtype=float)
-    passage_rank = 1.0 / (1.0 + np.asarray(ranks, dtype=float))
     qset = set(qt.weights)
     novelty = np.array([len(ts - qset) / max(len(ts), 1) for ts in terms])
     sim_previous = (sent @ vectors.get(previous)[0]) if previous else np.zeros(n)
@@ -355,212 +374,3 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
 
 _ASKS_HEADING = re.compile(r"\b(?:head(?:line|ing)s?|sub-?head(?:line|ing)s?|titles?)\b",
                            re.IGNORECASE)
-_QUESTION_PRONOUN = re.compile(r"\b(he|she|him|her|his)\b", re.IGNORECASE)  # "they" is often the talks
-
-
-def resolve_question(question: str, history: Sequence[str]) -> str:
-    """A follow-up with its pronouns replaced by the previous question's named subject:
-    "What condition did he set?" after "How did Zelenskyy react?" asks about Zelenskyy."""
-    if not history or not _QUESTION_PRONOUN.search(question):
-        return question
-    before = history[-1]
-    name = question_actor(before) or next(
-        (m for m in _FULL_NAME.findall(before)), "") or next(
-        (w for i, w in enumerate(_WORD.findall(before)) if i and w[0].isupper()), "")
-    if not name:
-        return question
-
-    def swap(m: re.Match[str]) -> str:
-        return f"{name}’s" if m.group(1).lower() == "his" else name
-
-    return _QUESTION_PRONOUN.sub(swap, question)
-
-
-# --- answer types: what kind of thing the question asks for --------------------------------------
-_NAMED_TIME = ("monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
-               "april|may|june|july|august|september|october|november|december|today|tomorrow|"
-               "yesterday|easter|christmas|tonight|immediately|at once|right away")
-_VAGUE_TIME = "week|month|year|day|morning|evening|night|soon|early|later|recently|now"
-_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-                 "forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?")
-_TYPE_PATTERNS = {  # (strong, weak)
-    "time": (re.compile(rf"\b(?:{_NAMED_TIME})\b|\b(?:1[89]|20)\d\d\b", re.IGNORECASE),
-             re.compile(rf"\b(?:{_VAGUE_TIME})s?\b", re.IGNORECASE)),
-    "place": (re.compile(r"\b(?:in|at|on|near|outside|inside)\s+(?:the\s+)?(?:[a-z]+\s+of\s+)?"
-                         r"([A-Z][\w’'.-]*)"),  # "in Istanbul", "at the lock of Iron Gate"
-              re.compile(r"\b(?:to|from|via|through|near)\s+(?:the\s+)?([A-Z][\w’'.-]*)")),
-    "year": (re.compile(r"\b(?:1[89]|20)\d\d\b"),
-             re.compile(rf"\b(?:{_NAMED_TIME})\b", re.IGNORECASE)),
-    "date": (re.compile(r"\b(?:january|february|march|april|may|june|july|august|september|"
-                        r"october|november|december)\b|\b\d{1,2}(?:st|nd|rd|th)\b|\b\d{1,2}[/.]\d{1,2}\b",
-                        re.IGNORECASE),
-             re.compile(rf"\b(?:{_NAMED_TIME})\b", re.IGNORECASE)),
-    "duration": (re.compile(rf"(?:\d+|\b(?:{_NUMBER_WORDS}))[\s-]*(?:days?|weeks?|months?|years?|"
-                            r"hours?|minutes?)\b", re.IGNORECASE),
-                 re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)),
-    "place_name": (re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'.-]+)"),
-                   re.compile(r"\b(?:in|at|on|to|from)\s+(?:the\s+)?([A-Z][\w’'.-]*)")),
-    "number": (re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE),
-               re.compile(r"\b(?:several|many|few|some)\b", re.IGNORECASE)),
-    "person": (re.compile(r"\b[A-Z][a-z]+\s+[A-Z][\w’'-]+"),
-               re.compile(r"\b(?:[A-Z][a-z]{2,})\b")),
-    "reason": (re.compile(r"\b(?:because|due to|since|as a result|in order to|so that|aimed at)\b",
-                          re.IGNORECASE),
-               re.compile(r"\b(?:for|over|amid|raising|after)\b", re.IGNORECASE)),
-}
-_NAME_REQUEST = re.compile(
-    r"\b(?:names?|by name|(?:which|what) specific|specifically)\b"
-    r"|^(?:\w+\s+)?who\s+(?:is|are|was|were)\s+the\s+\w+",  # "Who were the mediators Putin thanked?"
-    re.IGNORECASE)
-_FULL_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'.-]+(?:\s+[A-Z][\w’'.-]+)+)")
-
-
-def answer_type(question: str) -> str | None:
-    """The kind of thing asked for: number, duration, year, date, time, place, place_name,
-    person, reason, or None."""
-    q = question.lower()
-    if re.search(r"\bhow long\b|\bfor how many (?:days|weeks|months|years|hours)\b", q):
-        return "duration"
-    if re.search(r"\bhow (?:many|much|often|old)\b|\bwhat (?:number|percentage|amount)", q):
-        return "number"
-    q = q.replace("when it comes to", "about")
-    if re.search(r"\b(?:what|which) year\b", q):
-        return "year"
-    if re.search(r"\b(?:what|which)\b(?:\s+\w+){0,2}?\s+date\b|\bday and month\b", q):
-        return "date"
-    if re.search(r"\bwhen\b|\b(?:what|which)\b(?:\s+\w+){0,3}?\s+(?:day|time|month)\b"
-                 r"|\bhow soon\b", q):
-        return "time"
-    if re.search(r"\bwhere\b", q):
-        return "place"
-    if re.search(r"\b(?:which|what)\s+(?:\w+\s+)?(?:city|town|village|country|place|location|"
-                 r"venue|building|hotel|region|capital)\b", q):
-        return "place_name"
-    if re.search(r"^(?:\w+\s+)?(?:who|whom)\b|\bwhich (?:leader|official|president|person)", q):
-        return "person"
-    if re.search(r"\bwhy\b|\bwhat (?:reason|caused|motivated)\b", q):
-        return "reason"
-    return None
-
-
-def has_type(sentence: str, kind: str | None, strong: bool = True, question: str = "") -> bool:
-    """`sentence` holds a thing of `kind` that `question` does not already say ("What time on
-    Thursday?" is not answered by "as early as Thursday", "Which venue in Istanbul?" not by "in
-    Istanbul")."""
-    if kind is None:
-        return False
-    q = fold(question)
-    return any(fold(m.group(m.lastindex or 0)).rstrip(".") not in q
-               for m in _TYPE_PATTERNS[kind][0 if strong else 1].finditer(sentence))
-
-
-_AUXILIARY = r"(?:did|does|do|has|have|had|will|would|is|was|could|can|should|might)"
-_ACTOR = re.compile(rf"\b(?i:{_AUXILIARY})\s+(?:the\s+)?((?:[A-Z][\w’'.-]*\s+)*[A-Z][\w’'.-]*)")
-_WHICH_KINDS = re.compile(  # "which countries", not "which of the demands" (pick one of them)
-    r"\b(?i:which)\s+(?!of\b)((?:[\w.’'-]+\s+){0,3}?[a-z]{3,}[^su\W]s)\b")
-
-
-_SPEECH = re.compile(r"\b(?:say|said|reply|replied|respond|responded|react|reacted|answer|answered|"
-                     r"comment|commented|think|thought|claim|claimed|state|stated|announce|"
-                     r"announced|view|views|make of|feel|felt)\b", re.IGNORECASE)
-
-
-def asks_what_actor_said(question: str) -> bool:
-    """"What did Erdoğan say in reply?": only a sentence whose speaker is Erdoğan answers it."""
-    return bool(question_actor(question)) and bool(_SPEECH.search(question))
-
-
-def question_actor(question: str) -> str:
-    """The named subject of the question: "Erdoğan" in "What did Erdoğan say in reply?"."""
-    m = _ACTOR.search(question)
-    return m.group(1) if m else ""
-
-
-def actor_agreement(actor: str, resolved_sentence: str,
-                    similarity: Callable[[str, str], float] | None = None) -> int:
-    """+1 when the sentence's subject names the question's actor; -1 when its subject is someone
-    else and the actor is not in the sentence at all, nor a near name of its subject by the model's
-    word similarity ("Moscow" ~ "Russian officials"); 0 otherwise (either has no name, or the actor
-    is in the sentence in another role: "..., which Putin dismissed as ultimatums")."""
-    who = fold(subject(resolved_sentence))
-    if not actor or not who:
-        return 0
-    parts = [fold(w)[:6] for w in actor.split() if len(w) >= 3]
-    if any(p in who for p in parts):
-        return 1
-    if any(_AGENT.search(m) for p in parts for m in _mentions(fold(resolved_sentence), p)):
-        return 0  # the actor does something in the sentence: "..., which Putin dismissed"
-    if similarity is not None and max(
-            (similarity(a, b) for a in actor.split() for b in subject(resolved_sentence).split()),
-            default=0.0) >= METONYM_SIMILARITY:
-        return 0
-    return -1
-
-
-# What follows a name that acts: a verb in the past or present ("Putin dismissed", "he says"),
-# after an optional adverb; not "with Erdoğan to help", "Erdoğan's".
-_AGENT = re.compile(r"^\w*\s+(?:(?:now|also|then|later|quickly|\w+ly)\s+)?"
-                    r"(?:\w+ed|\w+[^s]s|said|says|told|spoke|sees|saw|made|gave|took|thought|"
-                    r"will|would|has|had|is|was)\b")
-
-
-def _mentions(text: str, part: str) -> list[str]:
-    """The text from each occurrence of `part` on."""
-    return [text[m.start():] for m in re.finditer(re.escape(part), text)]
-
-
-def which_focus(question: str) -> str:
-    """The kind of thing a "which ...s" question asks to be named ("European leaders"), or ""."""
-    m = _WHICH_KINDS.search(question)
-    return m.group(1) if m else ""
-
-
-def asks_for_names(question: str) -> bool:
-    """"Name the ...", "which specific ...", "which countries ...": only names answer it."""
-    return bool(_NAME_REQUEST.search(question) or which_focus(question)) and not re.search(
-        r"\bhow (?:many|much)\b", question, re.IGNORECASE)
-
-
-def new_names(sentence: str, question: str) -> list[str]:
-    """Multi-word proper names (Recep Tayyip Erdoğan, Security Council) of `sentence` that the
-    question does not already contain."""
-    q = fold(question)
-    acronyms = {w for w in _WORD.findall(question) if w.isupper() and len(w) > 1}
-    found = [re.sub(r"(?<=[a-z])\.$", "", m) for m in _FULL_NAME.findall(sentence)]  # "Union."
-    return [m for m in found
-            if not all(fold(part) in q for part in m.split())
-            and "".join(w[0] for w in m.split() if w[0].isupper()) not in acronyms]  # EU
-
-
-_DEMONYM_ENDING = re.compile(r"(?:ey|ish|ians?|ans?|ese|ia|[aeiy])$")
-
-
-def missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...]:
-    """Capitalised words (not the first word) and numbers of the question that appear nowhere in
-    the retrieved passages: the question is about something the sources do not cover."""
-    found = _WORD.findall(question)
-    haystack = fold(" ".join(p.text for p in passages))
-    missing = []
-    for i, w in enumerate(found):
-        w = re.sub(r"[’']s$", "", w).strip("’'")  # Putin's -> Putin
-        if not w or w.lower() in QUESTION_WORDS or re.match(r"(?i)i(?:[’'].*)?$", w):  # I, I'd
-            continue
-        is_name = i > 0 and w[0].isupper() and not w.isupper() or (w.isupper() and len(w) > 1)
-        if not (is_name or any(ch.isdigit() for ch in w)):
-            continue
-        needle = _DEMONYM_ENDING.sub("", fold(w)) if len(w) > 5 else fold(w)  # Turkey ~ Turkish
-        if len(needle) > 6:
-            needle = needle[: max(6, len(needle) - 3)]  # Zelensky ~ Zelenskyy
-        if needle not in haystack:
-            missing.append(w)
-    return tuple(missing)
-
-
-def words(text: str) -> list[str]:
-    return [re.sub(r"[’']s$", "", w).strip("’'") for w in _WORD.findall(fold(text))]
-
-
-def fold(text: str) -> str:
-    """Lowercase, accents removed (Erdoğan ~ Erdogan)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -27,8 +27,8 @@ _FRAME = re.compile(
 _PRONOUN = re.compile(r"^(he|she|they|his|her|their)\b", re.IGNORECASE)
 _NAME_RUN = re.compile(r"(?:[A-Z][\w’'.-]*|(?:of|the)\b)(?:\s+(?:[A-Z][\w’'.-]*|(?:of|the)\b))*")
 _PLURAL_NOUN = re.compile(r"^\s+([a-z]{3,}s)\b")
-# A run that ends in an adjective of origin ("European", "Turkish") names a group with the noun after
-# it ("European leaders"); after a name the next word is the verb ("Kremlin sees").
+# A run that ends in an adjective of origin ("European", "Turkish") names a group with the noun
+# after it ("European leaders"); after a name the next word is the verb ("Kremlin sees").
 _ADJECTIVE = re.compile(r"(?:an|ean|ian|ese|ish|ic|al|ern)$")
 # "While Putin now advocates talks, he reiterated ...": "he" is the subject of the clause before.
 _CLAUSE_FRAME = re.compile(r"^(?:while|although|though|as|after|before|when|since|once)\s+(.+)",

@@ -12,7 +12,7 @@ import pytest
 
 from qa.answer_model import MODEL_FILE, AnswerModel
 from qa.errors import ConfigError
-from qa.features import (
+from qa.questions import (
     actor_agreement,
     answer_type,
     asks_for_names,
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 ARTICLE = (REPO / "seeds" / "000_7383d27b375f9d56.txt").read_text(encoding="utf-8")
 
 
-# --- who "he" is -----------------------------------------------------------------------------------
+# --- who "he" is ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(("sentence", "want"), [
     ("Russian President Vladimir Putin has proposed talks.", "Russian President Vladimir Putin"),
     ("However, Zelenskyy insisted on a ceasefire.", "Zelenskyy"),
@@ -190,7 +190,8 @@ def test_calibration_fits_a_model_that_separates_its_cases(tmp_path: Path) -> No
 
     engine = Engine.from_settings(Settings.from_env())
     engine.refresh()
-    cases = calibrate.collect(engine, [REPO / "eval" / "dev.jsonl", REPO / "eval" / "heldout.jsonl"])
+    sets = [REPO / "eval" / f"{name}.jsonl" for name in ("dev", "heldout")]
+    cases = calibrate.collect(engine, sets)
     model = calibrate.fit(cases)
     answers, abstention = calibrate.measure(model, cases)
     assert answers > 0.7 and abstention > 0.7, (answers, abstention)
