@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer_model import AnswerModel
-from qa.cite import citation_for, verify as verify_citations, with_marker
+from qa.cite import citation_for, with_marker
+from qa.cite import verify as verify_citations
 from qa.config import MAX_QUESTION_CHARS, Settings
 from qa.embed import BulkEmbedder, Embedder, Encoded, embed_for_indexing
 from qa.errors import QuestionError, SourceError
 from qa.extractive import Lexicon, Pick, SentenceVectors, no_answer, pick
 from qa.features import question_texts
-from qa.questions import resolve_question
 from qa.generate_openai import ModelAnswerer
 from qa.indexer import plan, update
+from qa.questions import resolve_question
 from qa.readers import read_source
 from qa.retrieve import Bm25Index, Retriever
 from qa.store import Store
@@ -193,7 +194,7 @@ class Query:
 
 def answer_from_pick(question: str, standalone: str, chosen: Pick) -> Answer:
     if not chosen.supported:
-        return no_answer(question, standalone)
+        return no_answer(question, standalone, notice=chosen.why)
     citations: list[Citation] = []
     sentences: list[Sentence] = []
     for n, cand in enumerate(chosen.sentences, start=1):

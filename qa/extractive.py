@@ -37,12 +37,13 @@ from qa.questions import (
     asks_for_names,
     asks_what_actor_said,
     missing_names,
+    question_actor,
     resolve_question,
 )
 from qa.types import Answer, Backend, Passage
 
 __all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
-           "choose", "decide", "eligible", "no_answer", "overruled", "pick"]
+           "checks", "choose", "decide", "eligible", "no_answer", "overruled", "pick"]
 
 NO_ANSWER = "The sources do not answer this question."
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
@@ -68,7 +69,13 @@ class Pick:
 
     sentences: tuple[Candidate, ...]
     confidence: float  # the abstainer's margin: >= 0 answers (unless a check overrules it)
-    reasons: tuple[str, ...] = ()  # why it abstains, for `qa eval --details` and debugging
+    reasons: tuple[str, ...] = ()  # why it abstains: the failed checks, for the user to read
+
+    @property
+    def why(self) -> str:
+        """What to tell the user when it abstains because of a check ("" when the model was just
+        not confident enough: there is nothing more precise to say then)."""
+        return "; ".join(self.reasons)
 
     @property
     def supported(self) -> bool:
@@ -146,43 +153,54 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
 
 def decide(analysis: Analysis, model: AnswerModel) -> Pick:
     if not analysis.candidates:
-        return Pick((), float("-inf"), ("no candidate sentences",))
+        return Pick((), float("-inf"))
     choice = choose(analysis, model)
-    reasons = list(choice.reasons)
-    if choice.confidence < 0:
-        reasons.append(f"low confidence ({choice.confidence:.2f})")
-    if reasons:
-        return Pick((), choice.confidence, tuple(reasons))
+    if choice.reasons or choice.confidence < 0:
+        return Pick((), choice.confidence, choice.reasons)
     ordered = sorted(choice.rows, key=lambda i: (analysis.candidates[i].chunk.source,
                                                  analysis.candidates[i].span.start))
     return Pick(tuple(analysis.candidates[i] for i in ordered), choice.confidence)
 
 
 def eligible(analysis: Analysis) -> np.ndarray:
-    """Per candidate: passes the checks that no answer can fail (below). (Ranking only among the
-    eligible was tried: it finds a wrong sentence of the right kind for as many traps as it
+    """Per candidate: passes the checks that no answer can fail (`checks`). (Ranking only among
+    the eligible was tried: it finds a wrong sentence of the right kind for as many traps as it
     rescues answers.)"""
-    f, asked = analysis.matrix, analysis.asked
-    column = {name: i for i, name in enumerate(FEATURES)}
-    ok = np.ones(len(f), dtype=bool)
-    wanted = answer_type(asked)
-    if wanted in STRICT_TYPES and (wanted != "place" or "where" in asked.lower()):
-        ok &= f[:, column["type_strong"]] > 0
-    if asks_for_names(asked):
-        ok &= f[:, column["new_name"]] > 0
-    if asks_what_actor_said(asked) and asked == analysis.question:  # named, not a resolved "he"
-        ok &= f[:, column["same_actor"]] >= 0
+    ok = np.ones(len(analysis.matrix), dtype=bool)
+    for passed, _ in checks(analysis):
+        ok &= passed
     return ok
 
 
+_KIND_WORDS = {"number": "number", "duration": "length of time", "year": "year", "date": "date",
+               "time": "time", "place": "place", "place_name": "place name"}
+
+
+def checks(analysis: Analysis) -> list[tuple[np.ndarray, str]]:
+    """The checks that apply to this question: per candidate whether it passes, and what to tell
+    the user when the answer fails it."""
+    f, asked = analysis.matrix, analysis.asked
+    out = []
+    wanted = answer_type(asked)
+    if wanted in STRICT_TYPES and (wanted != "place" or "where" in asked.lower()):
+        out.append((f[:, FEATURES.index("type_strong")] > 0,
+                    f"the passages on this give no {_KIND_WORDS[wanted]} that the question does "
+                    "not already state"))
+    if asks_for_names(asked):
+        out.append((f[:, FEATURES.index("new_name")] > 0,
+                    "the passages on this name no one that the question does not already name"))
+    if asks_what_actor_said(asked) and asked == analysis.question:  # named, not a resolved "he"
+        out.append((f[:, FEATURES.index("same_actor")] >= 0,
+                    f"the sources do not say what {question_actor(asked)} said"))
+    return out
+
+
 def overruled(analysis: Analysis, chosen: Sequence[int]) -> list[str]:
-    """The checks that no sentence can pass when they fail, for the chosen rows (best first):
-    a name of the question missing from the sources, and the checks of `eligible`."""
-    reasons = [f"not in the sources: {', '.join(analysis.missing)}"] if analysis.missing else []
-    if not eligible(analysis)[chosen[0]]:
-        wanted = answer_type(analysis.asked)
-        reasons.append(f"no candidate holds what is asked for ({wanted or 'a name or speaker'})")
-    return reasons
+    """What rules out the chosen rows (best first) whatever the model thinks, as sentences for the
+    user: a name of the question the sources never mention, and the failed `checks`."""
+    reasons = ([f"the sources never mention {', '.join(analysis.missing)}"]
+               if analysis.missing else [])
+    return reasons + [why for passed, why in checks(analysis) if not passed[chosen[0]]]
 
 
 def _shortlist(cands: list[Candidate], passages: Sequence[Passage], question: str,

@@ -157,15 +157,23 @@ def test_model_file_for_other_features_is_a_clear_error(tmp_path: Path) -> None:
 
 
 # --- end to end over the seed article -------------------------------------------------------------
-@pytest.mark.parametrize("question", [
-    "What did Erdoğan say in reply?",  # Erdoğan is only spoken to
-    "Which European leaders demanded the 30-day ceasefire?",  # no one is named
-    "In what year did the war between Russia and Ukraine begin?",  # no year for it
-    "What did Emmanuel Macron propose?",  # not in the sources
+@pytest.mark.parametrize(("question", "why"), [
+    ("What did Erdoğan say in reply?", "the sources do not say what Erdoğan said"),
+    ("Which European leaders demanded the 30-day ceasefire?", "name no one"),
+    ("In what year did the war between Russia and Ukraine begin?", "give no year"),
+    ("What did Emmanuel Macron propose?", "the sources never mention Emmanuel, Macron"),
 ])
-def test_checks_abstain(engine, question: str) -> None:  # type: ignore[no-untyped-def]
+def test_checks_abstain_and_say_why(engine, question: str,  # type: ignore[no-untyped-def]
+                                    why: str) -> None:
     a = engine.answer(question)
     assert not a.supported and not a.citations, a.text
+    assert why in a.notice
+    assert a.to_dict()["notice"] == a.notice
+
+
+def test_a_plain_abstention_has_no_notice(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.answer("How do I bake sourdough bread?")  # off topic: the model is not confident
+    assert not a.supported and a.notice == ""
 
 
 def test_where_answers_with_the_place(engine) -> None:  # type: ignore[no-untyped-def]
