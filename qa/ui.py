@@ -15,13 +15,10 @@ API for scripts: `gradio_client.Client(url).predict(question, api_name="/ask")` 
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
 import os
 import re
-import tempfile
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,16 +29,15 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # set before gradio 
 import gradio as gr  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
-from qa.errors import QAError, SourceError  # noqa: E402
-from qa.readers import read_source, supported_suffixes  # noqa: E402
+from qa.documents import UPLOAD_SUFFIXES, add_upload, remove_document  # noqa: E402
+from qa.errors import QAError  # noqa: E402
 from qa.types import Answer, Citation, IndexReport  # noqa: E402
 
-__all__ = ["build_app", "safe_upload_name", "paragraph_around", "render_answer", "render_sources"]
+__all__ = ["build_app", "paragraph_around", "render_answer", "render_sources"]
 
 log = logging.getLogger(__name__)
 
 AnswerFn = Callable[[str, list[str]], "Answer | Iterable[str | Answer]"]
-UPLOAD_SUFFIXES = supported_suffixes()  # whatever qa can read: .txt, .md, .pdf, .html, .docx
 _PARAGRAPH_LIMIT = 1200  # characters of context shown around a quote at most
 _WRAPPED_LINE = 120  # lines longer than this are whole paragraphs, not hard-wrapped pieces of one
 
@@ -221,66 +217,6 @@ def _user_message(question: str) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------ uploads
 
 
-def safe_upload_name(name: str) -> str:
-    """A file name that is safe to create in seeds/: no directories, not hidden, a stem of at most
-    100 letters, digits, `-`, `_`, `.` (any script; NFKC-normalised); a suffix qa can read."""
-    base = unicodedata.normalize("NFKC", re.split(r"[\\/]", name)[-1]).strip()
-    stem, dot, suffix = base.rpartition(".")
-    suffix = f".{suffix.lower()}" if dot else ""
-    if suffix not in UPLOAD_SUFFIXES:
-        raise SourceError(f"{base!r} is not a file qa can read: add "
-                          + ", ".join(UPLOAD_SUFFIXES) + " files")
-    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-")[:100] or "document"
-    return stem + suffix
-
-
-def _check_readable(name: str, data: bytes) -> None:
-    """Parses the upload the way indexing will, before it goes into seeds/: a binary .txt, a
-    corrupt PDF or a docx with no text is refused with the reader's one-line reason."""
-    with tempfile.TemporaryDirectory() as tmp:
-        probe = Path(tmp) / name
-        probe.write_bytes(data)
-        try:
-            read_source(probe, name)
-        except SourceError as exc:
-            raise SourceError(f"{exc}: not added") from None
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def add_upload(seeds_dir: Path, upload: Path, original_name: str, max_mb: float) -> str:
-    """Copy one uploaded file into seeds/. Returns what happened, in one line; raises SourceError
-    for files that cannot be added. Never overwrites: a new file with a taken name gets `-2`, `-3`…;
-    a file whose content is already in seeds/ is skipped."""
-    name = safe_upload_name(original_name)
-    data = upload.read_bytes()
-    if len(data) > max_mb * 1024 * 1024:
-        raise SourceError(f"{name} is larger than {max_mb:g} MB (QA_MAX_UPLOAD_MB): not added")
-    if not data.strip():
-        raise SourceError(f"{name} is empty: not added")
-    _check_readable(name, data)
-    digest = hashlib.sha256(data).hexdigest()
-    seeds_dir.mkdir(parents=True, exist_ok=True)
-    for existing in sorted(seeds_dir.rglob("*")):
-        if existing.suffix.lower() in UPLOAD_SUFFIXES and existing.is_file() \
-                and _sha256(existing) == digest:
-            same = existing.relative_to(seeds_dir).as_posix()
-            return f"{name}: the same text is already in seeds/ as {same}; skipped"
-    stem, suffix = name[: -len(Path(name).suffix)], Path(name).suffix
-    for k in range(1, 1000):
-        candidate = seeds_dir / (name if k == 1 else f"{stem}-{k}{suffix}")
-        try:
-            with open(candidate, "xb") as f:  # exclusive: two uploads never overwrite each other
-                f.write(data)
-        except FileExistsError:
-            continue
-        renamed = "" if k == 1 else f" (a different {name} exists)"
-        return f"added {candidate.name}{renamed}"
-    raise SourceError(f"too many files named like {name} in seeds/: rename it and try again")
-
-
 def _report_line(report: IndexReport) -> str:
     parts = [f"{report.files_seen} files, {report.chunks_total} chunks in the index",
              f"{report.files_indexed} new or changed file(s) indexed "
@@ -398,6 +334,7 @@ def build_app(
         engine = Engine.from_settings(settings or Settings.from_env())
     ask_fn: AnswerFn = answer_fn or engine.answer_stream
     seeds_dir = Path(engine.settings.seeds_dir)
+    removed_dir = Path(engine.settings.index_dir) / "removed"
     max_mb = engine.settings.max_upload_mb
 
     def chat(question: str, turns: list[Turn] | None) -> Iterator[tuple[Any, ...]]:
@@ -440,30 +377,39 @@ def build_app(
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None
 
-    def list_documents() -> tuple[Any, str]:
+    def list_documents() -> tuple[Any, str, Any]:
         try:
             rows = [[d.source, d.chunks, d.sha256[:12]] for d in engine.documents()]
         except QAError as e:
-            return [], f"⚠ {_esc(str(e))}"
-        return rows, f"{len(rows)} file(s) indexed from `{_esc(str(seeds_dir))}`."
+            return [], f"⚠ {_esc(str(e))}", gr.update(choices=[], value=None)
+        return (rows, f"{len(rows)} file(s) indexed from `{_esc(str(seeds_dir))}`.",
+                gr.update(choices=[r[0] for r in rows], value=None))
 
-    def reindex() -> tuple[Any, str]:
+    def reindex() -> tuple[Any, str, Any]:
         try:
             line = _report_line(engine.refresh())
         except QAError as e:
             line = f"⚠ {e}"
-        rows, _ = list_documents()
-        return rows, _esc(line)
+        rows, _, choices = list_documents()
+        return rows, _esc(line), choices
 
-    def add_files(paths: list[str] | None) -> tuple[Any, str, None]:
+    def add_files(paths: list[str] | None) -> tuple[Any, str, Any, None]:
         lines = []
         for p in paths or []:
             try:
                 lines.append(add_upload(seeds_dir, Path(p), Path(p).name, max_mb))
             except QAError as e:
                 lines.append(f"⚠ {e}")
-        rows, status = reindex()
-        return rows, "".join(f"- {_esc(line)}\n" for line in lines) + "\n" + status, None
+        rows, status, choices = reindex()
+        return rows, "".join(f"- {_esc(line)}\n" for line in lines) + "\n" + status, choices, None
+
+    def remove(source: str | None) -> tuple[Any, str, Any]:
+        try:
+            line = remove_document(seeds_dir, removed_dir, source or "")
+        except QAError as e:
+            line = f"⚠ {e}"
+        rows, status, choices = reindex()
+        return rows, f"- {_esc(line)}\n\n{status}", choices
 
     with gr.Blocks(title="qa: ask your documents", analytics_enabled=False) as app:
         turns = gr.State([])
@@ -500,6 +446,13 @@ def build_app(
                                          file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                                          type="filepath", elem_id="qa-upload", height=180)
                         again = gr.Button("Re-index seeds/", elem_id="qa-reindex")
+                        with gr.Row(equal_height=True):
+                            doomed = gr.Dropdown(label="Remove a file from seeds/", choices=[],
+                                                 value=None, elem_id="qa-remove-choice",
+                                                 scale=3, info="It is moved to the index "
+                                                 "folder's removed/, not deleted.")
+                            drop = gr.Button("Remove", variant="stop", elem_id="qa-remove",
+                                             scale=1, min_width=80)
 
         answering: dict[str, Any] = dict(concurrency_id="answer", concurrency_limit=8)
         chat_event: dict[str, Any] = dict(fn=chat, inputs=[box, turns],
@@ -511,9 +464,10 @@ def build_app(
         gr.api(ask, api_name="ask", **answering)
         indexing: dict[str, Any] = dict(concurrency_id="index", concurrency_limit=1,
                                         api_visibility="private")
-        app.load(list_documents, None, [docs, status], **indexing)
-        again.click(reindex, None, [docs, status], **indexing)
-        upload.upload(add_files, upload, [docs, status, upload], **indexing)
+        app.load(list_documents, None, [docs, status, doomed], **indexing)
+        again.click(reindex, None, [docs, status, doomed], **indexing)
+        upload.upload(add_files, upload, [docs, status, doomed, upload], **indexing)
+        drop.click(remove, doomed, [docs, status, doomed], **indexing)
     return app
 
 

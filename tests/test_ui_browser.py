@@ -236,3 +236,29 @@ def test_model_answer_streams_into_the_page(
     quote = p.locator(".qa-card.qa-active mark.qa-quote").text_content()
     assert quote in server.source_text("000_7383d27b375f9d56.txt") and "Istanbul" in quote
     assert page.hosts() == {"127.0.0.1"}, page.requests
+
+
+def test_remove_a_document_then_it_is_no_longer_cited(writable_app: InProcessApp,
+                                                       page: Page) -> None:
+    (writable_app.seeds_dir / "kettle.txt").write_text(
+        "The lab kettle is named Bertha.\n", encoding="utf-8")
+    writable_app.engine.refresh()  # type: ignore[attr-defined]
+    p = page.page
+    p.goto(writable_app.url)
+    p.get_by_role("tab", name="Documents").click()
+    table = p.locator("#qa-docs")
+    playwright.expect(table).to_contain_text("kettle.txt")
+    p.locator("#qa-remove-choice input").click()
+    p.get_by_role("option", name="kettle.txt").click()
+    p.locator("#qa-remove").click()
+    status = p.locator("#qa-docs-status")
+    playwright.expect(status).to_contain_text("removed kettle.txt from seeds/")
+    playwright.expect(status).to_contain_text("1 removed")
+    playwright.expect(table).not_to_contain_text("kettle.txt")
+    assert not (writable_app.seeds_dir / "kettle.txt").exists()
+    index_dir = writable_app.engine.settings.index_dir  # type: ignore[attr-defined]
+    assert [f.read_text() for f in index_dir.glob("removed/*/kettle.txt")] == [
+        "The lab kettle is named Bertha.\n"]
+    a = writable_app.engine.answer("What is the lab kettle named?")  # type: ignore[attr-defined]
+    assert all(c.source != "kettle.txt" for c in a.citations)
+    assert page.hosts() == {"127.0.0.1"}, page.requests

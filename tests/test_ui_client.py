@@ -19,13 +19,12 @@ from gradio_client.exceptions import AppError, AuthenticationError
 from qa.cli import bind_warning, chat_auth
 from qa.errors import ConfigError, SourceError
 from qa.types import Answer, Citation, Sentence
+from qa.documents import add_upload, remove_document, safe_upload_name
 from qa.ui import (
     Turn,
-    add_upload,
     paragraph_around,
     render_answer,
     render_sources,
-    safe_upload_name,
 )
 
 # Eight questions over the seed article and a word each correct answer must contain.
@@ -310,6 +309,22 @@ def test_upload_refuses_large_binary_and_empty_files(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="not a file qa can read"):
         add_upload(seeds, up, "photo.png", 1)
     assert not seeds.exists()
+
+
+def test_remove_moves_the_file_out_of_seeds_and_keeps_it(tmp_path: Path) -> None:
+    seeds, keep = tmp_path / "seeds_here", tmp_path / "index" / "removed"
+    (seeds / "sub").mkdir(parents=True)
+    (seeds / "sub" / "old.md").write_text("old notes", encoding="utf-8")
+    line = remove_document(seeds, keep, "sub/old.md")
+    assert not (seeds / "sub" / "old.md").exists()
+    [kept] = list(keep.rglob("old.md"))
+    assert kept.read_text(encoding="utf-8") == "old notes" and kept.parent.name == "sub"
+    assert line == f"removed sub/old.md from seeds/ (kept as {kept})"
+    (tmp_path / "outside.txt").write_text("not a seed", encoding="utf-8")
+    for bad in ("sub/old.md", "../outside.txt", "", "sub"):  # gone, outside, nothing, a folder
+        with pytest.raises(SourceError, match="is not a file in seeds/"):
+            remove_document(seeds, keep, bad)
+    assert (tmp_path / "outside.txt").exists()
 
 
 def test_upload_accepts_the_formats_qa_reads(tmp_path: Path) -> None:
