@@ -17,9 +17,9 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
 from qa.cli import bind_warning, chat_auth
+from qa.documents import add_upload, remove_document, safe_upload_name
 from qa.errors import ConfigError, SourceError
 from qa.types import Answer, Citation, Sentence
-from qa.documents import add_upload, remove_document, safe_upload_name
 from qa.ui import (
     Turn,
     paragraph_around,
