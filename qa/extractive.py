@@ -143,8 +143,13 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
     order = np.argsort(-scores)
     best = int(order[0])
     rows = [best]
-    if len(order) > 1 and probs[order[1]] >= model.second_ratio * probs[best]:
-        rows.append(int(order[1]))
+    runner_up = int(order[1]) if len(order) > 1 else None
+    # A heading joins an answer only when the question asks about headings: as a second
+    # sentence it repeats the topic and adds nothing.
+    if runner_up is not None and probs[runner_up] >= model.second_ratio * probs[best] and not (
+            analysis.candidates[runner_up].heading
+            and not f[runner_up, FEATURES.index("heading_asked")]):
+        rows.append(runner_up)
     confidence = model.confidence(case_vector(f, scores, probs, best, analysis.follow_up,
                                               analysis.yes_no, analysis.asked,
                                               analysis.unknown_share))

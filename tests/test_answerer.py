@@ -186,6 +186,12 @@ def test_follow_up_pronoun_reaches_the_right_sentence(engine) -> None:  # type: 
     a = engine.answer("What condition did he set?",
                       history=["How did Zelenskyy react to the proposal?"])
     assert a.supported and "ceasefire" in a.text
+    assert "Urge Action" not in a.text  # a heading joins only when headings are asked about
+
+
+def test_a_question_about_the_headline_quotes_it(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.answer("According to the headline, who is urging action?")
+    assert a.supported and "While Trump and Europe Urge Action" in a.text
 
 
 @pytest.mark.slow
