@@ -1,7 +1,7 @@
 """The learned part of the offline answerer: a handful of weights over `qa.features`.
 
 Two small linear models, fitted by `bench/calibrate.py` on the question sets in `eval/` and kept in
-`qa/answer_model.json` (about 60 numbers; no text of any question or source is stored):
+`qa/answer_model.json` (about 130 numbers; no text of any question or source is stored):
 - the ranker scores each candidate sentence (a softmax over the candidates of one question);
 - the abstainer looks at the winner (its features, its score and probability) and at the kind of
   question (`case_vector`) and gives a confidence; below the threshold the answer is "the sources

@@ -21,7 +21,7 @@ from qa.config import MAX_QUESTION_CHARS, Settings
 from qa.embed import BulkEmbedder, Embedder, Encoded, embed_for_indexing
 from qa.errors import QuestionError, SourceError
 from qa.extractive import Lexicon, Pick, SentenceVectors, no_answer, pick
-from qa.features import question_texts
+from qa.features import question_terms, question_texts
 from qa.generate_openai import ModelAnswerer
 from qa.indexer import plan, update
 from qa.questions import resolve_question
@@ -160,7 +160,8 @@ class Engine:
         asked = resolve_question(question, history)
         standalone = f"{history[-1]} {question}" if history else question
         mine = list(dict.fromkeys([asked, question, standalone]))
-        extra = question_texts(question, history, self.lexicon()) if self._model is None else []
+        extra = (question_texts(question_terms(asked, history, self.lexicon()), history)
+                 if self._model is None else [])
         extra = [t for t in dict.fromkeys(extra) if t not in mine]
         extra = [t for t in extra if t not in set(self.vectors.cached(extra))]
         encoded = self.embedder.encode(mine + extra)

@@ -26,6 +26,7 @@ from qa.features import (
     FEATURES,
     Candidate,
     Lexicon,
+    QuestionTerms,
     SentenceVectors,
     candidates,
     featurize,
@@ -43,7 +44,7 @@ from qa.questions import (
 from qa.types import Answer, Backend, Passage
 
 __all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
-           "checks", "choose", "decide", "eligible", "no_answer", "overruled", "pick"]
+           "checks", "choose", "decide", "no_answer", "overruled", "pick"]
 
 NO_ANSWER = "The sources do not answer this question."
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
@@ -110,12 +111,12 @@ def analyse(question: str, history: Sequence[str], passages: Sequence[Passage], 
             question_vec: np.ndarray, context_vec: np.ndarray | None,
             vectors: SentenceVectors, lexicon: Lexicon) -> Analysis:
     resolved = resolve_question(question, history)
-    cands = _shortlist(candidates(passages), passages, resolved, history, lexicon)
+    qt = question_terms(resolved, history, lexicon)  # read once, used by all that follows
+    cands = _shortlist(candidates(passages), passages, qt, lexicon)
     rank = {p.chunk.id: i for i, p in enumerate(passages)}
-    matrix = (featurize(question, history, cands, [rank[c.chunk.id] for c in cands], asked,
-                        question_vec, context_vec, vectors, lexicon)
+    matrix = (featurize(question, resolved, qt, history, cands, [rank[c.chunk.id] for c in cands],
+                        asked, question_vec, context_vec, vectors, lexicon)
               if cands else np.zeros((0, len(FEATURES))))
-    qt = question_terms(resolved, history, lexicon)
     unknown = sum(w for t, w in qt.weights.items() if t not in lexicon.vocabulary) / qt.total
     return Analysis(question, resolved, tuple(cands), matrix, missing_names(question, passages),
                     follow_up=bool(history), yes_no=bool(_YES_NO.match(question.strip())),
@@ -134,10 +135,9 @@ class Choice:
 def choose(analysis: Analysis, model: AnswerModel) -> Choice:
     f = analysis.matrix
     scores, probs = model.rank(f)
-    if asks_what_actor_said(analysis.asked) and analysis.asked == analysis.question:
+    ok = _possible_speakers(analysis)
+    if ok is not None and ok.any() and not ok.all():
         # "What did Ukraine say?": the best sentence among those where the speaker may be Ukraine.
-        ok = f[:, FEATURES.index("same_actor")] >= 0
-        if ok.any() and not ok.all():
             scores = np.where(ok, scores, -np.inf)
             probs = np.where(ok, probs, 0.0) / probs[ok].sum()
     order = np.argsort(-scores)
@@ -167,23 +167,14 @@ def decide(analysis: Analysis, model: AnswerModel) -> Pick:
     return Pick(tuple(analysis.candidates[i] for i in ordered), choice.confidence)
 
 
-def eligible(analysis: Analysis) -> np.ndarray:
-    """Per candidate: passes the checks that no answer can fail (`checks`). (Ranking only among
-    the eligible was tried: it finds a wrong sentence of the right kind for as many traps as it
-    rescues answers.)"""
-    ok = np.ones(len(analysis.matrix), dtype=bool)
-    for passed, _ in checks(analysis):
-        ok &= passed
-    return ok
-
-
 _KIND_WORDS = {"number": "number", "duration": "length of time", "year": "year", "date": "date",
                "time": "time", "place": "place", "place_name": "place name"}
 
 
 def checks(analysis: Analysis) -> list[tuple[np.ndarray, str]]:
     """The checks that apply to this question: per candidate whether it passes, and what to tell
-    the user when the answer fails it."""
+    the user when the answer fails it. (Ranking only among the candidates that pass them all was
+    tried: it finds a wrong sentence of the right kind for as many traps as it rescues answers.)"""
     f, asked = analysis.matrix, analysis.asked
     out = []
     wanted = answer_type(asked)
@@ -194,10 +185,18 @@ def checks(analysis: Analysis) -> list[tuple[np.ndarray, str]]:
     if asks_for_names(asked):
         out.append((f[:, FEATURES.index("new_name")] > 0,
                     "the passages on this name no one that the question does not already name"))
-    if asks_what_actor_said(asked) and asked == analysis.question:  # named, not a resolved "he"
-        out.append((f[:, FEATURES.index("same_actor")] >= 0,
-                    f"the sources do not say what {question_actor(asked)} said"))
+    speaker = _possible_speakers(analysis)
+    if speaker is not None:
+        out.append((speaker, f"the sources do not say what {question_actor(asked)} said"))
     return out
+
+
+def _possible_speakers(analysis: Analysis) -> np.ndarray | None:
+    """For "What did Erdoğan say?" (the speaker named, not a resolved "he"): per candidate, whether
+    Erdoğan may be its speaker. None for other questions."""
+    if not (asks_what_actor_said(analysis.asked) and analysis.asked == analysis.question):
+        return None
+    return analysis.matrix[:, FEATURES.index("same_actor")] >= 0
 
 
 def overruled(analysis: Analysis, chosen: Sequence[int]) -> list[str]:
@@ -208,15 +207,14 @@ def overruled(analysis: Analysis, chosen: Sequence[int]) -> list[str]:
     return reasons + [why for passed, why in checks(analysis) if not passed[chosen[0]]]
 
 
-def _shortlist(cands: list[Candidate], passages: Sequence[Passage], question: str,
-               history: Sequence[str], lexicon: Lexicon) -> list[Candidate]:
+def _shortlist(cands: list[Candidate], passages: Sequence[Passage], qt: QuestionTerms,
+               lexicon: Lexicon) -> list[Candidate]:
     """The SHORTLIST candidates most worth scoring: by the question words they hold and by the
     rank of their passage. Scoring embeds each new sentence (a model call), so the long tail of
     sentences that share nothing with the question is left out."""
     if len(cands) <= SHORTLIST:
         return cands
     rank = {p.chunk.id: i for i, p in enumerate(passages)}
-    qt = question_terms(question, history, lexicon)
 
     def prior(c: Candidate) -> float:
         words = set(lexicon.terms(c.resolved)) | set(lexicon.terms(c.antecedent))

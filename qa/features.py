@@ -39,7 +39,6 @@ from qa.questions import (
     has_type,
     new_names,
     question_actor,
-    resolve_question,
     which_focus,
     words,
 )
@@ -253,24 +252,22 @@ def question_terms(question: str, history: Sequence[str], lexicon: Lexicon) -> Q
     return QuestionTerms(weights, surface, sum(weights.values()) or 1.0, frozenset(names))
 
 
-def question_texts(question: str, history: Sequence[str], lexicon: Lexicon) -> list[str]:
+def question_texts(qt: QuestionTerms, history: Sequence[str]) -> list[str]:
     """The question-side texts `featurize` embeds besides the question: its content words and the
     previous question. A caller that embeds them together with the question pays one model call
     per question, not two."""
-    qt = question_terms(resolve_question(question, history), history, lexicon)
     return list(qt.surface.values()) + ([history[-1]] if history else [])
 
 
-def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
-              ranks: Sequence[int], asked_encoded: Encoded, question_vec: np.ndarray,
-              context_vec: np.ndarray | None, vectors: SentenceVectors, lexicon: Lexicon
-              ) -> np.ndarray:
-    """The (len(cands), len(FEATURES)) feature matrix. `asked_encoded` is the question with
-    follow-up pronouns resolved (`resolve_question`) through the model, token states kept;
-    `ranks` is each candidate's passage rank."""
+def featurize(question: str, asked: str, qt: QuestionTerms, history: Sequence[str],
+              cands: Sequence[Candidate], ranks: Sequence[int], asked_encoded: Encoded,
+              question_vec: np.ndarray, context_vec: np.ndarray | None,
+              vectors: SentenceVectors, lexicon: Lexicon) -> np.ndarray:
+    """The (len(cands), len(FEATURES)) feature matrix. `asked` is the question with follow-up
+    pronouns resolved (`resolve_question`: "What condition did he set?" -> "... Zelenskyy ..."),
+    `qt` its terms (`question_terms`), `asked_encoded` it through the model with its token
+    states kept; `ranks` is each candidate's passage rank."""
     n = len(cands)
-    asked = resolve_question(question, history)  # "What condition did he set?" -> "...Zelenskyy..."
-    qt = question_terms(asked, history, lexicon)
     terms = [set(lexicon.terms(c.resolved)) for c in cands]
     before = [set(lexicon.terms(c.antecedent)) for c in cands]
     exact = np.array([[term_in(t, terms[i]) for i in range(n)] for t in qt.weights], dtype=float)
@@ -290,7 +287,7 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
     previous = [history[-1]] if history else []
     actor = question_actor(asked)
     speakers = sorted({w for c in cands for w in subject(c.resolved).split()}) if actor else []
-    vectors.get(question_texts(question, history, lexicon) + [c.resolved for c in cands]
+    vectors.get(question_texts(qt, history) + [c.resolved for c in cands]
                 + sorted({w for ws in cand_words for w in ws}) + actor.split() + speakers)
     sent = vectors.get([c.resolved for c in cands])
     sim = sent @ question_vec
@@ -350,7 +347,7 @@ def featurize(question: str, history: Sequence[str], cands: Sequence[Candidate],
     previous_answer, after_previous = np.zeros(n), np.zeros(n)
     if previous:
         before_terms = question_terms(history[-1], history[:-1], lexicon)
-        prior = sent @ vectors.get(previous)[0] + 0.35 * np.array(
+        prior = sim_previous + 0.35 * np.array(
             [sum(wt for t, wt in before_terms.weights.items() if term_in(t, terms[i]))
              for i in range(n)]) / before_terms.total
         best = int(np.argmax(prior))
