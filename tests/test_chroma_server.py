@@ -112,15 +112,25 @@ def run_cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "QA_CHROMA_URL": url}, timeout=300)
 
 
+@pytest.fixture
+def server_settings(chroma_server: ChromaServer, all_seeds: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The settings a user gets with QA_CHROMA_URL pointing at the test server."""
+    monkeypatch.setenv("QA_CHROMA_URL", chroma_server.url)
+    return Settings.from_env()
+
+
+def served_engine(settings: Settings, embedder: Embedder) -> Engine:
+    return Engine(settings, Store.open(settings.index_dir, settings.chroma_url), embedder)
+
+
 @pytest.mark.slow
 def test_server_index_answers_like_embedded_and_survives_restarts(
-        chroma_server: ChromaServer, all_seeds: Path, embedder: Embedder,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("QA_CHROMA_URL", chroma_server.url)
-    settings = Settings.from_env()
+        chroma_server: ChromaServer, server_settings: Settings, embedder: Embedder) -> None:
+    settings = server_settings
     assert settings.chroma_url == chroma_server.url
 
-    served = Engine(settings, Store.open(settings.index_dir, settings.chroma_url), embedder)
+    served = served_engine(settings, embedder)
     assert served.store.location == chroma_server.url
     first = served.refresh()
     assert first.chunks_embedded > 0 and first.chunks_total == first.chunks_embedded
@@ -143,7 +153,7 @@ def test_server_index_answers_like_embedded_and_survives_restarts(
     # restart: nothing lost, nothing to re-embed; the long-running engine reconnects by itself
     chroma_server.restart()
     assert answers(served) == expected
-    reopened = Engine(settings, Store.open(settings.index_dir, settings.chroma_url), embedder)
+    reopened = served_engine(settings, embedder)
     assert reopened.store.count() == first.chunks_total
     again = reopened.refresh()
     assert (again.chunks_embedded, again.files_unchanged) == (0, first.files_indexed)
@@ -168,12 +178,9 @@ def test_server_index_answers_like_embedded_and_survives_restarts(
 
 
 @pytest.mark.slow
-def test_rebuild_on_a_server_starts_from_empty(
-        chroma_server: ChromaServer, all_seeds: Path, embedder: Embedder,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("QA_CHROMA_URL", chroma_server.url)
-    settings = Settings.from_env()
-    engine = Engine(settings, Store.open(settings.index_dir, settings.chroma_url), embedder)
+def test_rebuild_on_a_server_starts_from_empty(server_settings: Settings,
+                                               embedder: Embedder) -> None:
+    engine = served_engine(server_settings, embedder)
     total = engine.refresh().chunks_total
     rebuilt = engine.refresh(rebuild=True)
     assert (rebuilt.chunks_embedded, rebuilt.chunks_total) == (total, total)
