@@ -149,6 +149,12 @@ def measure(model: AnswerModel, cases: list[Case]) -> tuple[float, float]:
                    for c in cases], 0.0)
 
 
+def right_rank(model: AnswerModel, case: Case) -> int:
+    """Where the ranker puts the first sentence that holds the case's answers (0 = first)."""
+    order = list(np.argsort(-model.rank(case.analysis.matrix)[0]))
+    return min(order.index(i) for i in np.flatnonzero(case.right))
+
+
 def _print_misses(model: AnswerModel, cases: list[Case]) -> None:
     for c in cases:
         if not c.analysis.candidates:
@@ -158,9 +164,7 @@ def _print_misses(model: AnswerModel, cases: list[Case]) -> None:
         text = " ".join(c.analysis.candidates[i].text for i in choice.rows)
         ok = (answered and holds(text, c.case.answers)) if c.case.answerable else not answered
         if not ok:
-            right = [i for i in range(len(c.right)) if c.right[i]]
-            order = list(np.argsort(-model.rank(c.analysis.matrix)[0]))
-            rank = min((order.index(i) for i in right), default=-1)
+            rank = right_rank(model, c) if c.right.any() else -1
             print(f"  {c.case.id} {'A' if c.case.answerable else 'U'} "
                   f"{'answered' if answered else 'abstained'} conf={choice.confidence:+.2f} "
                   f"right-rank={rank} {c.case.turns[-1][:70]!r} -> {text[:60]!r} {choice.reasons}")
@@ -184,13 +188,19 @@ def main() -> None:
         engine.refresh()
         cases = collect(engine, args.sets)
         if args.cv:
+            ranks: list[int] = []
             for held in args.sets:
                 rest = [c for c in cases if c.source != str(held)]
                 model = fit(rest)
                 a, u = measure(model, [c for c in cases if c.source == str(held)])
                 print(f"cv {held}: answers {a:.1%}  abstention {u:.1%}")
+                ranks += [right_rank(model, c) for c in cases
+                          if c.source == str(held) and c.right.any()]
                 if args.details:
                     _print_misses(model, [c for c in cases if c.source == str(held)])
+            print(f"cv ranking: a right sentence first for {ranks.count(0) / len(ranks):.1%}, "
+                  f"in the top two for {sum(r < 2 for r in ranks) / len(ranks):.1%} of the "
+                  f"{len(ranks)} answerable cases that have one")
         model = fit(cases, tuple(p.name for p in args.sets))
         a, u = measure(model, cases)
         print(f"fitted on all {len(cases)} cases: answers {a:.1%}  abstention {u:.1%}  "
