@@ -189,15 +189,21 @@ def main() -> None:
         cases = collect(engine, args.sets)
         if args.cv:
             ranks: list[int] = []
+            totals = np.zeros(4)  # answers right, answerable, refusals right, unanswerable
             for held in args.sets:
                 rest = [c for c in cases if c.source != str(held)]
                 model = fit(rest)
                 a, u = measure(model, [c for c in cases if c.source == str(held)])
+                n_a = sum(c.case.answerable for c in cases if c.source == str(held))
+                n_u = sum(not c.case.answerable for c in cases if c.source == str(held))
+                totals += [a * n_a, n_a, u * n_u, n_u]
                 print(f"cv {held}: answers {a:.1%}  abstention {u:.1%}")
                 ranks += [right_rank(model, c) for c in cases
                           if c.source == str(held) and c.right.any()]
                 if args.details:
                     _print_misses(model, [c for c in cases if c.source == str(held)])
+            print(f"cv all {int(totals[1] + totals[3])} cases: answers "
+                  f"{totals[0] / totals[1]:.1%}  abstention {totals[2] / totals[3]:.1%}")
             print(f"cv ranking: a right sentence first for {ranks.count(0) / len(ranks):.1%}, "
                   f"in the top two for {sum(r < 2 for r in ranks) / len(ranks):.1%} of the "
                   f"{len(ranks)} answerable cases that have one")

@@ -130,6 +130,9 @@ class Choice:
     rows: tuple[int, ...]
     confidence: float  # the abstainer's margin over its threshold
     reasons: tuple[str, ...]  # failed checks that overrule any confidence
+    # The checks that the ranker's first sentence failed when the runner-up stepped in: what to
+    # tell the user if the runner-up is not convincing either.
+    stepped_over: tuple[str, ...] = ()
 
 
 def choose(analysis: Analysis, model: AnswerModel) -> Choice:
@@ -140,10 +143,17 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
         # "What did Ukraine say?": the best sentence among those where the speaker may be Ukraine.
             scores = np.where(ok, scores, -np.inf)
             probs = np.where(ok, probs, 0.0) / probs[ok].sum()
-    order = np.argsort(-scores)
-    best = int(order[0])
+    order = [int(i) for i in np.argsort(-scores)]
+    stepped_over: tuple[str, ...] = ()
+    if len(order) > 1 and overruled(analysis, order[:1]) and not overruled(analysis, order[1:2]):
+        # "Where did he post his response?": "His response underlined ..." ranks first but names
+        # no place; the runner-up "In a message on X, ..." does. Only the runner-up may step in:
+        # further down, a sentence of the right kind is as often a trap's wrong answer.
+        stepped_over = tuple(overruled(analysis, order[:1]))
+        order = [order[1], order[0]] + order[2:]
+    best = order[0]
     rows = [best]
-    runner_up = int(order[1]) if len(order) > 1 else None
+    runner_up = order[1] if len(order) > 1 else None
     # A heading joins an answer only when the question asks about headings: as a second
     # sentence it repeats the topic and adds nothing.
     if runner_up is not None and probs[runner_up] >= model.second_ratio * probs[best] and not (
@@ -153,7 +163,7 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
     confidence = model.confidence(case_vector(f, scores, probs, best, analysis.follow_up,
                                               analysis.yes_no, analysis.asked,
                                               analysis.unknown_share))
-    return Choice(tuple(rows), confidence, tuple(overruled(analysis, rows)))
+    return Choice(tuple(rows), confidence, tuple(overruled(analysis, rows)), stepped_over)
 
 
 def decide(analysis: Analysis, model: AnswerModel) -> Pick:
@@ -161,7 +171,7 @@ def decide(analysis: Analysis, model: AnswerModel) -> Pick:
         return Pick((), float("-inf"))
     choice = choose(analysis, model)
     if choice.reasons or choice.confidence < 0:
-        return Pick((), choice.confidence, choice.reasons)
+        return Pick((), choice.confidence, choice.reasons or choice.stepped_over)
     ordered = sorted(choice.rows, key=lambda i: (analysis.candidates[i].chunk.source,
                                                  analysis.candidates[i].span.start))
     return Pick(tuple(analysis.candidates[i] for i in ordered), choice.confidence)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.aliases import aliases, mentioned
 from qa.embed import Embedder, Encoded
 from qa.ingest import is_heading
 from qa.questions import (
@@ -271,6 +272,10 @@ def featurize(question: str, asked: str, qt: QuestionTerms, history: Sequence[st
     terms = [set(lexicon.terms(c.resolved)) for c in cands]
     before = [set(lexicon.terms(c.antecedent)) for c in cands]
     exact = np.array([[term_in(t, terms[i]) for i in range(n)] for t in qt.weights], dtype=float)
+    for row, t in enumerate(qt.weights):  # "American" is in "Former U.S. President ..."
+        if t in qt.names and aliases(qt.surface[t]):
+            exact[row] = np.maximum(exact[row], [mentioned(qt.surface[t], c.resolved)
+                                                 for c in cands])
     partly = np.array([[term_in(t, before[i]) for i in range(n)] for t in qt.weights], dtype=float)
     w = np.array(list(qt.weights.values()))
     matched = np.maximum(exact, ANTECEDENT_WEIGHT * partly)

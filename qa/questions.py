@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
+from qa.aliases import mentioned
 from qa.resolve import subject
 from qa.types import Passage
 
@@ -76,7 +77,9 @@ _TYPE_PATTERNS = {  # (strong, weak)
                  re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)),
     "place_name": (re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'.-]+)"),
                    re.compile(r"\b(?:in|at|on|to|from)\s+(?:the\s+)?([A-Z][\w’'.-]*)")),
-    "number": (re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE),
+    # A count: not a year ("a 2022 draft deal" says nothing about how many).
+    "number": (re.compile(rf"\b(?!(?:1[89]|20)\d\d\b)\d[\d,.]*|\b(?:{_NUMBER_WORDS})\b",
+                          re.IGNORECASE),
                re.compile(r"\b(?:several|many|few|some)\b", re.IGNORECASE)),
     "person": (re.compile(r"\b[A-Z][a-z]+\s+[A-Z][\w’'-]+"),
                re.compile(r"\b(?:[A-Z][a-z]{2,})\b")),
@@ -102,7 +105,7 @@ def answer_type(question: str) -> str | None:
     q = q.replace("when it comes to", "about")
     if re.search(r"\b(?:what|which) year\b", q):
         return "year"
-    if re.search(r"\b(?:what|which)\b(?:\s+\w+){0,2}?\s+date\b|\bday and month\b", q):
+    if re.search(r"\b(?:what|which)\b(?:\s+\w+){0,3}?\s+date\b|\bday and month\b", q):
         return "date"
     if re.search(r"\bwhen\b|\b(?:what|which)\b(?:\s+\w+){0,3}?\s+(?:day|time|month)\b"
                  r"|\bhow soon\b", q):
@@ -215,7 +218,8 @@ def missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...]
     """Capitalised words (not the first word) and numbers of the question that appear nowhere in
     the retrieved passages: the question is about something the sources do not cover."""
     found = WORD.findall(question)
-    haystack = fold(" ".join(p.text for p in passages))
+    text = " ".join(p.text for p in passages)
+    haystack = fold(text)
     missing = []
     for i, w in enumerate(found):
         w = re.sub(r"[’']s$", "", w).strip("’'")  # Putin's -> Putin
@@ -227,7 +231,7 @@ def missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...]
         needle = _DEMONYM_ENDING.sub("", fold(w)) if len(w) > 5 else fold(w)  # Turkey ~ Turkish
         if len(needle) > 6:
             needle = needle[: max(6, len(needle) - 3)]  # Zelensky ~ Zelenskyy
-        if needle not in haystack:
+        if needle not in haystack and not mentioned(w, text):  # American ~ U.S.
             missing.append(w)
     return tuple(missing)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.aliases import mentioned
 from qa.answer_model import MODEL_FILE, AnswerModel
 from qa.errors import ConfigError
 from qa.questions import (
@@ -67,6 +68,7 @@ def test_follow_up_pronoun_is_the_previous_questions_actor() -> None:
     ("When could the talks resume?", "time"),
     ("In what year did the war begin?", "year"),
     ("What calendar date (day and month) are the talks set for?", "date"),
+    ("What is the exact date of the proposed talks?", "date"),
     ("How long was the ceasefire?", "duration"),
     ("How many regions must Ukraine leave?", "number"),
     ("Where did Zelenskyy post his message?", "place"),
@@ -86,6 +88,8 @@ def test_a_kind_only_counts_when_the_question_does_not_already_say_it() -> None:
     assert has_type("at the lock of Iron Gate", "place", True, "Where are vessels checked?")
     assert has_type("a 30-day ceasefire", "duration", True, "How long was the ceasefire?")
     assert not has_type("four contested regions", "duration", True, "How long will talks last?")
+    assert not has_type("a 2022 draft deal", "number", True, "How many members?")  # a year
+    assert has_type("hundreds of thousands of lives", "number", True, "How many lives?")
 
 
 @pytest.mark.parametrize(("question", "asks"), [
@@ -110,6 +114,15 @@ def test_missing_names_forgive_demonyms_not_other_countries() -> None:
     passages = [Passage(Chunk("c", "a.txt", 0, len(ARTICLE), ARTICLE, "h"), 1.0)]
     assert missing_names("What role does Turkey play? And Russia's?", passages) == ()
     assert missing_names("What did China and Macron say?", passages) == ("China", "Macron")
+
+
+def test_a_country_is_named_by_its_people_capital_or_seat_of_power() -> None:
+    passages = [Passage(Chunk("c", "a.txt", 0, len(ARTICLE), ARTICLE, "h"), 1.0)]
+    # ARTICLE says "Former U.S. President Donald Trump" and "Ukrainian President", never these:
+    assert missing_names("What does Washington want? What did the American say?", passages) == ()
+    assert missing_names("Did Kyiv agree?", passages) == ()
+    assert missing_names("What does Beijing want?", passages) == ("Beijing",)
+    assert mentioned("American", "the US wants trade") and not mentioned("American", "let us")
 
 
 def test_speaker_agreement() -> None:
@@ -180,6 +193,12 @@ def test_where_answers_with_the_place(engine) -> None:  # type: ignore[no-untype
     a = engine.answer("Where would the peace talks be held?")
     assert a.supported and "Istanbul" in a.text
     assert all(ARTICLE[c.start:c.end] == c.quote for c in a.citations)
+
+
+def test_a_runner_up_of_the_asked_kind_steps_in(engine) -> None:  # type: ignore[no-untyped-def]
+    # "His response underlined ..." shares the most words but gives no place; "on X" does.
+    a = engine.answer("Where did Zelenskyy post his response?")
+    assert a.supported and "on X" in a.text, a.text
 
 
 def test_follow_up_pronoun_reaches_the_right_sentence(engine) -> None:  # type: ignore[no-untyped-def]
