@@ -37,9 +37,11 @@ from qa.questions import (
     answer_type,
     asks_for_names,
     asks_what_actor_said,
+    content_asked,
     missing_names,
     question_actor,
     resolve_question,
+    says_what_it_is,
 )
 from qa.types import Answer, Backend, Passage
 
@@ -195,10 +197,19 @@ def checks(analysis: Analysis) -> list[tuple[np.ndarray, str]]:
     if asks_for_names(asked):
         out.append((f[:, FEATURES.index("new_name")] > 0,
                     "the passages on this name no one that the question does not already name"))
+    thing = content_asked(asked)
+    if thing:
+        out.append((np.array([says_what_it_is(c.text, thing) for c in analysis.candidates]),
+                    f"the sources mention {thing} but do not say what {_it(thing)}"))
     speaker = _possible_speakers(analysis)
     if speaker is not None:
         out.append((speaker, f"the sources do not say what {question_actor(asked)} said"))
     return out
+
+
+def _it(thing: str) -> str:
+    head = thing.split(" of ")[0].split()[-1]
+    return "they are" if head.endswith("s") and not head.endswith("ss") else "it is"
 
 
 def _possible_speakers(analysis: Analysis) -> np.ndarray | None:

@@ -273,7 +273,7 @@ def featurize(question: str, asked: str, qt: QuestionTerms, history: Sequence[st
     before = [set(lexicon.terms(c.antecedent)) for c in cands]
     exact = np.array([[term_in(t, terms[i]) for i in range(n)] for t in qt.weights], dtype=float)
     for row, t in enumerate(qt.weights):  # "American" is in "Former U.S. President ..."
-        if t in qt.names and aliases(qt.surface[t]):
+        if aliases(qt.surface[t]):  # (and "the military alliance" is NATO)
             exact[row] = np.maximum(exact[row], [mentioned(qt.surface[t], c.resolved)
                                                  for c in cands])
     partly = np.array([[term_in(t, before[i]) for i in range(n)] for t in qt.weights], dtype=float)

@@ -211,6 +211,35 @@ def new_names(sentence: str, question: str) -> list[str]:
             and "".join(w[0] for w in m.split() if w[0].isupper()) not in acronyms]  # EU
 
 
+# "What are the root causes of the war?", "What does Putin consider the root causes to be?": the
+# question asks what a thing it names is, so a sentence that names the thing last ("... should
+# focus on the root causes of the war.") mentions it without saying what it is.
+_CONTENT_OF = re.compile(
+    r"\bwhat\s+(?:exactly\s+)?(?:is|are|was|were)\s+(?:exactly\s+)?"
+    r"(?P<x>(?:the|a|an)\s+[^?,]+?)(?:\s+(?:that|which|who|mentioned|according)\b[^?]*)?\s*\??$"
+    r"|\bwhat\s+(?:do|does|did)\s+[\w’']+(?:\s+[\w’']+)?\s+(?:consider|think|believe|regard)\s+"
+    r"(?P<y>(?:the|a|an)\s+[^?]+?)\s+(?:to be|is|are|was|were)\s*\??$", re.IGNORECASE)
+_FILLER = frozenset("the a an of in on for to and".split())
+
+
+def content_asked(question: str) -> str:
+    """The thing whose content the question asks for ("the root causes of the war"), or ""."""
+    m = _CONTENT_OF.search(question.strip())
+    return (m.group("x") or m.group("y")) if m else ""
+
+
+def says_what_it_is(sentence: str, thing: str) -> bool:
+    """False when `sentence` holds every word of `thing` and ends right after them: it names the
+    thing without saying what it is. True otherwise (it may say it, or be about something else)."""
+    wanted = [w[:5] for w in words(thing) if w not in _FILLER]
+    said = words(sentence)
+    found = [next((i for i, w in enumerate(said) if w.startswith(p) or p.startswith(w[:5]) and
+                   len(w) >= 4), None) for p in wanted]
+    if len(wanted) < 2 or None in found:
+        return True
+    return max(i for i in found if i is not None) < len(said) - 1
+
+
 _DEMONYM_ENDING = re.compile(r"(?:ey|ish|ians?|ans?|ese|ia|[aeiy])$")
 
 
