@@ -51,7 +51,7 @@ __all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVector
 NO_ANSWER = "The sources do not answer this question."
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
 # "Turkish President ...").
-STRICT_TYPES = ("number", "duration", "year", "date", "time", "place", "place_name")
+STRICT_TYPES = ("number", "duration", "year", "date", "clock", "time", "place", "place_name")
 SHORTLIST = 14  # candidate sentences scored per question (see _shortlist)
 PASSAGE_RANK_WEIGHT = 0.5  # in the shortlist prior: the best passage's sentences get +0.5
 _YES_NO = re.compile(r"^(?:is|are|was|were|did|does|do|has|have|had|will|would|can|could|should)\b",
@@ -180,7 +180,7 @@ def decide(analysis: Analysis, model: AnswerModel) -> Pick:
 
 
 _KIND_WORDS = {"number": "number", "duration": "length of time", "year": "year", "date": "date",
-               "time": "time", "place": "place", "place_name": "place name"}
+               "clock": "time of day", "time": "time", "place": "place", "place_name": "place name"}
 
 
 def checks(analysis: Analysis) -> list[tuple[np.ndarray, str]]:

@@ -83,9 +83,15 @@ _TYPE_PATTERNS = {  # (strong, weak)
                re.compile(r"\b(?:several|many|few|some)\b", re.IGNORECASE)),
     "person": (re.compile(r"\b[A-Z][a-z]+\s+[A-Z][\w’'-]+"),
                re.compile(r"\b(?:[A-Z][a-z]{2,})\b")),
-    "reason": (re.compile(r"\b(?:because|due to|since|as a result|in order to|so that|aimed at)\b",
-                          re.IGNORECASE),
-               re.compile(r"\b(?:for|over|amid|raising|after)\b", re.IGNORECASE)),
+    # The marker with the words after it: "for ending those negotiations" gives no reason for "Why
+    # did Kyiv end the negotiations?" (see has_type).
+    "reason": (re.compile(r"\b(?:because|due to|since|as a result|in order to|so that|aimed at)"
+                          r"((?:\W+[\w’']+){1,3})", re.IGNORECASE),
+               re.compile(r"\b(?:for|over|amid|raising|after)((?:\W+[\w’']+){1,3})",
+                          re.IGNORECASE)),
+    "clock": (re.compile(r"\b\d{1,2}(?::\d\d)?\s*(?:a\.?m\b|p\.?m\b|o[’']clock|h\b)|\b\d{1,2}:\d\d\b"
+                         r"|\b(?:noon|midday|midnight)\b", re.IGNORECASE),
+              re.compile(r"\b(?:morning|afternoon|evening|night|dawn|dusk)\b", re.IGNORECASE)),
 }
 _NAME_REQUEST = re.compile(
     r"\b(?:names?|by name|(?:which|what) specific|specifically)\b"
@@ -95,8 +101,8 @@ _FULL_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w’'.-]+(?:\s+[A-Z][\w’
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of thing asked for: number, duration, year, date, time, place, place_name,
-    person, reason, or None."""
+    """The kind of thing asked for: number, duration, year, date, clock (a time of day), time,
+    place, place_name, person, reason, or None."""
     q = question.lower()
     if re.search(r"\bhow long\b|\bfor how many (?:days|weeks|months|years|hours)\b", q):
         return "duration"
@@ -107,6 +113,8 @@ def answer_type(question: str) -> str | None:
         return "year"
     if re.search(r"\b(?:what|which)\b(?:\s+\w+){0,3}?\s+date\b|\bday and month\b", q):
         return "date"
+    if re.search(r"\b(?:at\s+)?what time\b(?!\s+(?:frame|scale|period|line))|\bwhat hour\b", q):
+        return "clock"
     if re.search(r"\bwhen\b|\b(?:what|which)\b(?:\s+\w+){0,3}?\s+(?:day|time|month)\b"
                  r"|\bhow soon\b", q):
         return "time"
@@ -129,8 +137,15 @@ def has_type(sentence: str, kind: str | None, strong: bool = True, question: str
     if kind is None:
         return False
     q = fold(question)
+    pattern = _TYPE_PATTERNS[kind][0 if strong else 1]
+    if kind == "reason":  # a reason that is not just the question's own words again
+        said = [w for w in words(question) if len(w) >= 3]
+        return any(any(len(w) > 3 and w not in _FILLER
+                       and not any(w.startswith(x) or x.startswith(w[:5]) for x in said)
+                       for w in words(m.group(1)))
+                   for m in pattern.finditer(sentence))
     return any(fold(m.group(m.lastindex or 0)).rstrip(".") not in q
-               for m in _TYPE_PATTERNS[kind][0 if strong else 1].finditer(sentence))
+               for m in pattern.finditer(sentence))
 
 
 _AUXILIARY = r"(?:did|does|do|has|have|had|will|would|is|was|could|can|should|might)"
@@ -219,7 +234,8 @@ _CONTENT_OF = re.compile(
     r"(?P<x>(?:the|a|an)\s+[^?,]+?)(?:\s+(?:that|which|who|mentioned|according)\b[^?]*)?\s*\??$"
     r"|\bwhat\s+(?:do|does|did)\s+[\w’']+(?:\s+[\w’']+)?\s+(?:consider|think|believe|regard)\s+"
     r"(?P<y>(?:the|a|an)\s+[^?]+?)\s+(?:to be|is|are|was|were)\s*\??$", re.IGNORECASE)
-_FILLER = frozenset("the a an of in on for to and".split())
+_FILLER = frozenset("the a an of in on for to and those these this that their its with from into "
+                    "about".split())
 
 
 def content_asked(question: str) -> str:

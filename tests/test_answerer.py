@@ -66,6 +66,8 @@ def test_follow_up_pronoun_is_the_previous_questions_actor() -> None:
 # --- what kind of thing is asked for -------------------------------------------------------------
 @pytest.mark.parametrize(("question", "kind"), [
     ("When could the talks resume?", "time"),
+    ("At what time was the statement broadcast?", "clock"),
+    ("In what time frame?", "time"),
     ("In what year did the war begin?", "year"),
     ("What calendar date (day and month) are the talks set for?", "date"),
     ("What is the exact date of the proposed talks?", "date"),
@@ -89,6 +91,12 @@ def test_a_kind_only_counts_when_the_question_does_not_already_say_it() -> None:
     assert has_type("a 30-day ceasefire", "duration", True, "How long was the ceasefire?")
     assert not has_type("four contested regions", "duration", True, "How long will talks last?")
     assert not has_type("a 2022 draft deal", "number", True, "How many members?")  # a year
+    assert not has_type("talks as early as Thursday", "clock", True, "At what time?")
+    assert has_type("at 9 p.m. on Thursday", "clock", True, "At what time?")
+    blamed = "He blamed Kyiv for ending those negotiations."  # the question's words, no reason
+    assert not has_type(blamed, "reason", False, "Why did Kyiv end the negotiations?")
+    assert has_type("drone strikes, raising questions about Moscow’s commitment", "reason", False,
+                    "Why did the strikes matter?")
     assert has_type("hundreds of thousands of lives", "number", True, "How many lives?")
 
 
