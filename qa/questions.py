@@ -25,7 +25,8 @@ METONYM_SIMILARITY = 0.6  # word cosine from which two names may stand for each 
 WORD = re.compile(r"[\w’']+", re.UNICODE)
 QUESTION_WORDS = frozenset(
     "what which who whom whose when where why how did does do done is are was were be been being "
-    "according article text source sources document say said says tell told mention mentioned "
+    "according article text source sources document story piece author writer "
+    "say said says tell told mention mentioned "
     "mentions report reported describe described give given there any much many kind sort "
     "happen happened would could should will can may might".split()
 )
