@@ -246,15 +246,22 @@ def content_asked(question: str) -> str:
 
 
 def says_what_it_is(sentence: str, thing: str) -> bool:
-    """False when `sentence` holds every word of `thing` and ends right after them: it names the
-    thing without saying what it is. True otherwise (it may say it, or be about something else)."""
+    """False when `sentence` holds every word of `thing` with nothing else among or after them
+    ("... should focus on the root causes of the war."): it names the thing without saying what
+    it is. True otherwise: it may say it ("set the maximum draught at 2.5 metres for the
+    autumn"), or be about something else."""
     wanted = [w[:5] for w in words(thing) if w not in _FILLER]
     said = words(sentence)
-    found = [next((i for i, w in enumerate(said) if w.startswith(p) or p.startswith(w[:5]) and
-                   len(w) >= 4), None) for p in wanted]
+
+    def is_wanted(w: str) -> bool:
+        return any(w.startswith(p) or (p.startswith(w[:5]) and len(w) >= 4) for p in wanted)
+
+    found = [next((i for i, w in enumerate(said) if is_wanted(w) and w.startswith(p[:4])), None)
+             for p in wanted]
     if len(wanted) < 2 or None in found:
         return True
-    return max(i for i in found if i is not None) < len(said) - 1
+    first = min(i for i in found if i is not None)
+    return any(w not in _FILLER and not is_wanted(w) for w in said[first:])
 
 
 _DEMONYM_ENDING = re.compile(r"(?:ey|ish|ians?|ans?|ese|ia|[aeiy])$")

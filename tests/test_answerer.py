@@ -17,10 +17,12 @@ from qa.questions import (
     actor_agreement,
     answer_type,
     asks_for_names,
+    content_asked,
     has_type,
     missing_names,
     new_names,
     resolve_question,
+    says_what_it_is,
 )
 from qa.resolve import resolve, subject
 from qa.types import Chunk, Passage
@@ -122,6 +124,15 @@ def test_missing_names_forgive_demonyms_not_other_countries() -> None:
     passages = [Passage(Chunk("c", "a.txt", 0, len(ARTICLE), ARTICLE, "h"), 1.0)]
     assert missing_names("What role does Turkey play? And Russia's?", passages) == ()
     assert missing_names("What did China and Macron say?", passages) == ("China", "Macron")
+
+
+def test_a_thing_named_last_is_not_said_what_it_is() -> None:
+    causes = "Putin said the discussions should focus on the root causes of the war."
+    assert content_asked("What are the root causes of the war?") == "the root causes of the war"
+    assert not says_what_it_is(causes, "the root causes of the war")
+    draught = "The commission set the maximum barge draught at 2.5 metres for the autumn."
+    assert says_what_it_is(draught, "the maximum barge draught for the autumn")
+    assert says_what_it_is("A 2022 draft deal proposed neutrality.", "the 2022 draft deal")
 
 
 def test_a_country_is_named_by_its_people_capital_or_seat_of_power() -> None:
