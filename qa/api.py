@@ -119,9 +119,17 @@ class Engine:
 
     # --- answering -----------------------------------------------------------------------------
     def retrieve(self, question: str, history: Sequence[str] = ()) -> tuple[list[Passage], Query]:
-        query = self._query(question, history)
-        passages = self.retriever.retrieve(query.texts, query.vectors)
+        passages, query, _ = self._retrieve(question, history)
         return passages, query
+
+    def _retrieve(self, question: str, history: Sequence[str]
+                  ) -> tuple[list[Passage], Query, Lexicon]:
+        """The passages, the query and the lexicon of one index version: the store is asked for
+        its version once per question (a Chroma read, ~2 ms), not once per use."""
+        bm25 = self.retriever.bm25()
+        lexicon = self._lexicon_of(bm25)
+        query = self._query(question, history, lexicon)
+        return self.retriever.retrieve(query.texts, query.vectors, bm25=bm25), query, lexicon
 
     def answer(self, question: str, history: Sequence[str] | None = None) -> Answer:
         question, history = _check_question(question), list(history or [])
@@ -131,10 +139,9 @@ class Engine:
         return self._answer_extractive(question, history)
 
     def _answer_extractive(self, question: str, history: list[str]) -> Answer:
-        passages, query = self.retrieve(question, history)
+        passages, query, lexicon = self._retrieve(question, history)
         chosen = pick(question, history, passages, query.asked, query.vectors[0],
-                      query.context_vector,
-                      self.vectors, self.lexicon(), self.answer_model)
+                      query.context_vector, self.vectors, lexicon, self.answer_model)
         return answer_from_pick(question, query.standalone, chosen)
 
     def answer_stream(self, question: str, history: Sequence[str] | None = None
@@ -153,14 +160,14 @@ class Engine:
             yield piece if i == 0 else " " + piece
         yield result
 
-    def _query(self, question: str, history: Sequence[str]) -> Query:
+    def _query(self, question: str, history: Sequence[str], lexicon: Lexicon) -> Query:
         """Embeds the question (and, in a follow-up, the question with the one before it) for
         retrieval; the extractive answerer's question-side texts ride along in the same model
         call, and the question with follow-up pronouns resolved keeps its token states."""
         asked = resolve_question(question, history)
         standalone = f"{history[-1]} {question}" if history else question
         mine = list(dict.fromkeys([asked, question, standalone]))
-        extra = (question_texts(question_terms(asked, history, self.lexicon()), history)
+        extra = (question_texts(question_terms(asked, history, lexicon), history)
                  if self._model is None else [])
         extra = [t for t in dict.fromkeys(extra) if t not in mine]
         extra = [t for t in extra if t not in set(self.vectors.cached(extra))]
@@ -176,7 +183,9 @@ class Engine:
     def lexicon(self) -> Lexicon:
         """The lexicon of the chunks the BM25 index was built from: it follows that cache (which
         already checks the index version) instead of asking the store a second time."""
-        bm25 = self.retriever.bm25()
+        return self._lexicon_of(self.retriever.bm25())
+
+    def _lexicon_of(self, bm25: Bm25Index) -> Lexicon:
         cached = self._lexicon
         if cached is None or cached[0] is not bm25:
             cached = (bm25, Lexicon(bm25.chunks))

@@ -46,7 +46,7 @@ from qa.questions import (
 from qa.types import Answer, Backend, Passage
 
 __all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
-           "checks", "choose", "decide", "no_answer", "overruled", "pick"]
+           "checks", "choose", "decide", "no_answer", "pick"]
 
 NO_ANSWER = "The sources do not answer this question."
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
@@ -146,12 +146,17 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
             scores = np.where(ok, scores, -np.inf)
             probs = np.where(ok, probs, 0.0) / probs[ok].sum()
     order = [int(i) for i in np.argsort(-scores)]
+    cks = checks(analysis)  # once: each check reads the question and every candidate
+
+    def ruled_out(row: int) -> list[str]:
+        return _overruled(analysis, cks, row)
+
     stepped_over: tuple[str, ...] = ()
-    if len(order) > 1 and overruled(analysis, order[:1]) and not overruled(analysis, order[1:2]):
+    if len(order) > 1 and ruled_out(order[0]) and not ruled_out(order[1]):
         # "Where did he post his response?": "His response underlined ..." ranks first but names
         # no place; the runner-up "In a message on X, ..." does. Only the runner-up may step in:
         # further down, a sentence of the right kind is as often a trap's wrong answer.
-        stepped_over = tuple(overruled(analysis, order[:1]))
+        stepped_over = tuple(ruled_out(order[0]))
         order = [order[1], order[0]] + order[2:]
     best = order[0]
     rows = [best]
@@ -165,7 +170,7 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
     confidence = model.confidence(case_vector(f, scores, probs, best, analysis.follow_up,
                                               analysis.yes_no, analysis.asked,
                                               analysis.unknown_share))
-    return Choice(tuple(rows), confidence, tuple(overruled(analysis, rows)), stepped_over)
+    return Choice(tuple(rows), confidence, tuple(ruled_out(best)), stepped_over)
 
 
 def decide(analysis: Analysis, model: AnswerModel) -> Pick:
@@ -220,12 +225,12 @@ def _possible_speakers(analysis: Analysis) -> np.ndarray | None:
     return analysis.matrix[:, FEATURES.index("same_actor")] >= 0
 
 
-def overruled(analysis: Analysis, chosen: Sequence[int]) -> list[str]:
-    """What rules out the chosen rows (best first) whatever the model thinks, as sentences for the
-    user: a name of the question the sources never mention, and the failed `checks`."""
+def _overruled(analysis: Analysis, cks: list[tuple[np.ndarray, str]], row: int) -> list[str]:
+    """What rules out candidate `row` whatever the model thinks, as sentences for the user: a name
+    of the question the sources never mention, and the failed checks `cks` (see `checks`)."""
     reasons = ([f"the sources never mention {', '.join(analysis.missing)}"]
                if analysis.missing else [])
-    return reasons + [why for passed, why in checks(analysis) if not passed[chosen[0]]]
+    return reasons + [why for passed, why in cks if not passed[row]]
 
 
 def _shortlist(cands: list[Candidate], passages: Sequence[Passage], qt: QuestionTerms,

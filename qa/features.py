@@ -25,6 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -80,6 +81,7 @@ HISTORY_WEIGHT = 0.5
 SYNONYM_SIMILARITY = 0.5  # word-to-word cosine from which a paraphrase counts as a match
 SYNONYM_CANDIDATES = 8  # candidates whose words are compared by meaning (see featurize)
 PREFIX_MIN = 5  # "ukrain" ~ "ukrainian", "russia" ~ "russian": stems that extend each other
+TERM_CACHE = 8192  # texts whose content words a Lexicon keeps (sentences: ~100 bytes each)
 
 @dataclass(frozen=True)
 class Candidate:
@@ -100,11 +102,12 @@ class Lexicon:
 
         self._stem = Stemmer.Stemmer("english").stemWord
         self._stop = frozenset(STOPWORDS_EN) | QUESTION_WORDS
+        self._cached_term_words = lru_cache(maxsize=TERM_CACHE)(self._term_words)
         df: dict[str, int] = {}
         mid: dict[str, int] = {}  # surface word (lowercased) -> times seen inside a sentence
         capitalised: dict[str, int] = {}  # ... of those, written with a capital
-        for c in chunks:
-            for t in set(self.terms(c.text)):
+        for c in chunks:  # (not through the cache: each chunk is read once here)
+            for t in {t for t, _ in self._term_words(c.text)}:
                 df[t] = df.get(t, 0) + 1
             # Inside a sentence: after a word, comma or bracket and a space (the first word of a
             # sentence is capitalised anyway).
@@ -131,9 +134,13 @@ class Lexicon:
     def terms(self, text: str) -> list[str]:
         return [t for t, _ in self.term_words(text)]
 
-    def term_words(self, text: str) -> list[tuple[str, str]]:
-        """(stem, surface word) of each content word."""
-        return [(self._stem(w), w) for w in words(text) if w not in self._stop and len(w) > 1]
+    def term_words(self, text: str) -> tuple[tuple[str, str], ...]:
+        """(stem, surface word) of each content word. Kept for the latest TERM_CACHE texts: the
+        same candidate sentences are read by every question about them."""
+        return self._cached_term_words(text)
+
+    def _term_words(self, text: str) -> tuple[tuple[str, str], ...]:
+        return tuple((self._stem(w), w) for w in words(text) if w not in self._stop and len(w) > 1)
 
     def idf(self, term: str) -> float:
         return math.log(1 + (self._n + 1) / (self._df.get(term, 0) + 0.5))

@@ -81,12 +81,13 @@ class Retriever:
             return self._bm25
 
     def retrieve(self, texts: Sequence[str], vectors: Sequence[np.ndarray],
-                 top_k: int | None = None) -> list[Passage]:
-        """Fuses one vector ranking per vector and one BM25 ranking per text; best first."""
+                 top_k: int | None = None, bm25: Bm25Index | None = None) -> list[Passage]:
+        """Fuses one vector ranking per vector and one BM25 ranking per text; best first. `bm25`:
+        the index to use if the caller already has the current one."""
         k = top_k or self.top_k
         depth = max(3 * k, 20)
         rankings = [self.vector_search(v, depth) for v in vectors]
-        bm25 = self.bm25()
+        bm25 = bm25 or self.bm25()
         rankings += [bm25.search(t, depth) for t in texts]
         return fuse(rankings, k)
 
