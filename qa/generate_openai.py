@@ -170,4 +170,6 @@ class ModelAnswerer:
     def _fall_back(self, question: str, history: Sequence[str], exc: ModelError) -> Answer:
         answer = self._fallback(question, list(history))
         notice = f"{exc}; showing the offline extractive answer instead"
+        if answer.notice:  # why the offline answerer abstained ("the sources never mention ...")
+            notice += f", which abstains: {answer.notice}"
         return replace(answer, backend="extractive", notice=notice)

@@ -477,6 +477,16 @@ def test_engine_falls_back_to_extractive_and_says_why(server: FakeOpenAI, openai
 
 
 @pytest.mark.slow
+def test_fallback_keeps_the_reason_the_offline_answer_abstains(server: FakeOpenAI,
+                                                               openai_engine) -> None:
+    server.enqueue(Reply(status=500))
+    a = openai_engine.answer("What did Emmanuel Macron propose?")
+    assert a.backend == "extractive" and not a.supported
+    assert a.notice.startswith(f"model endpoint {server.base_url} failed: HTTP 500")
+    assert a.notice.endswith("which abstains: the sources never mention Emmanuel, Macron")
+
+
+@pytest.mark.slow
 def test_qa_eval_works_with_the_openai_backend(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     from qa.cli import main
