@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.api import Engine  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluate import load_cases, run  # noqa: E402
+from qa.evaluate import CaseResult, EvalReport, load_cases, run  # noqa: E402
 from qa.retrieve import fuse  # noqa: E402
 
 # (set, how it was used): the model in qa/answer_model.json is fitted on the first six; the
@@ -55,6 +55,14 @@ def retrieval_hits(engine: Engine, k: int) -> tuple[float, float, int]:
     return vec_hits / n, fused_hits / n, n
 
 
+def _row(name: str, role: str, report: EvalReport) -> str:
+    s = report.summary()
+    return (f"| {name} | {role} | {s['cases']} ({s['answerable']} answerable) | "
+            f"{s['answer_accuracy']:.1%} | {s['citation_hit_rate']:.1%} | "
+            f"{s['abstention_accuracy']:.1%} | {s['median_answer_words']} | "
+            f"{s['exact_quote_share']:.1%} |")
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     seeds = tmp / "seeds"
@@ -69,21 +77,13 @@ def main() -> None:
     print("| set | use | cases | answer accuracy | citation hit rate | abstention accuracy | "
           "median words | exact quotes |")
     print("|---|---|---|---|---|---|---|---|")
-    sealed = [0.0, 0, 0.0, 0]  # answers right, answerable, refusals right, unanswerable
+    sealed: list[CaseResult] = []
     for path, role in SETS:
-        s = run(load_cases(path), engine.answer, engine.source_text).summary()
-        print(f"| {path.name} | {role} | {s['cases']} ({s['answerable']} answerable) | "
-              f"{s['answer_accuracy']:.1%} | {s['citation_hit_rate']:.1%} | "
-              f"{s['abstention_accuracy']:.1%} | {s['median_answer_words']} | "
-              f"{s['exact_quote_share']:.1%} |")
+        report = run(load_cases(path), engine.answer, engine.source_text)
+        print(_row(path.name, role, report))
         if role != "fitted on":
-            unanswerable = s["cases"] - s["answerable"]
-            sealed = [sealed[0] + s["answer_accuracy"] * s["answerable"],
-                      sealed[1] + s["answerable"],
-                      sealed[2] + s["abstention_accuracy"] * unanswerable,
-                      sealed[3] + unanswerable]
-    print(f"\nsealed sets together: answers {sealed[0] / sealed[1]:.1%} of {sealed[1]}, "
-          f"abstention {sealed[2] / sealed[3]:.1%} of {sealed[3]}")
+            sealed += report.results
+    print(_row("the sealed sets together", "", EvalReport(sealed)))
 
     for k in (1, 3, 5):
         vec, fused, n = retrieval_hits(engine, k)

@@ -145,8 +145,11 @@ def _rates(raw: list, t: float) -> tuple[float, float]:
 
 def measure(model: AnswerModel, cases: list[Case]) -> tuple[float, float]:
     """(answer accuracy, abstention accuracy) of `model` on `cases`, as `qa eval` counts them."""
-    return _rates([(c, choose(c.analysis, model) if c.analysis.candidates else None)
-                   for c in cases], 0.0)
+    return _rates(_choices(model, cases), 0.0)
+
+
+def _choices(model: AnswerModel, cases: list[Case]) -> list:
+    return [(c, choose(c.analysis, model) if c.analysis.candidates else None) for c in cases]
 
 
 def right_rank(model: AnswerModel, case: Case) -> int:
@@ -189,21 +192,20 @@ def main() -> None:
         cases = collect(engine, args.sets)
         if args.cv:
             ranks: list[int] = []
-            totals = np.zeros(4)  # answers right, answerable, refusals right, unanswerable
+            held_out: list = []  # (case, choice) of every case, by the model fitted without it
             for held in args.sets:
                 rest = [c for c in cases if c.source != str(held)]
                 model = fit(rest)
-                a, u = measure(model, [c for c in cases if c.source == str(held)])
-                n_a = sum(c.case.answerable for c in cases if c.source == str(held))
-                n_u = sum(not c.case.answerable for c in cases if c.source == str(held))
-                totals += [a * n_a, n_a, u * n_u, n_u]
+                raw = _choices(model, [c for c in cases if c.source == str(held)])
+                held_out += raw
+                a, u = _rates(raw, 0.0)
                 print(f"cv {held}: answers {a:.1%}  abstention {u:.1%}")
                 ranks += [right_rank(model, c) for c in cases
                           if c.source == str(held) and c.right.any()]
                 if args.details:
                     _print_misses(model, [c for c in cases if c.source == str(held)])
-            print(f"cv all {int(totals[1] + totals[3])} cases: answers "
-                  f"{totals[0] / totals[1]:.1%}  abstention {totals[2] / totals[3]:.1%}")
+            a, u = _rates(held_out, 0.0)
+            print(f"cv all {len(held_out)} cases: answers {a:.1%}  abstention {u:.1%}")
             print(f"cv ranking: a right sentence first for {ranks.count(0) / len(ranks):.1%}, "
                   f"in the top two for {sum(r < 2 for r in ranks) / len(ranks):.1%} of the "
                   f"{len(ranks)} answerable cases that have one")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from qa.text import fold
+
 # One country (or union) a line: the forms a text may use for it, separated by "|". Lowercase forms
-# match any case (after `qa.questions.fold`: no accents); a form with capitals matches only as
+# match any case (after `qa.text.fold`: no accents); a form with capitals matches only as
 # written ("US", not "us"). Seats of power count as the country in news writing ("the Kremlin
 # said", "Washington wants").
 _TABLE = """
@@ -79,8 +81,6 @@ def aliases(name: str) -> frozenset[str]:
 def mentioned(name: str, text: str) -> bool:
     """Whether `text` (folded or not) mentions what `name` stands for, by any form, as a whole
     word: "American" is mentioned in "Former U.S. President Donald Trump"."""
-    from qa.questions import fold
-
     folded = fold(text)
     return any(re.search(rf"(?<![\w.]){re.escape(form)}(?!\w)", text if form != form.lower()
                          else folded) for form in aliases(name))

@@ -37,7 +37,6 @@ from qa.questions import (
     WORD,
     actor_agreement,
     answer_type,
-    fold,
     has_type,
     new_names,
     question_actor,
@@ -46,6 +45,7 @@ from qa.questions import (
 )
 from qa.resolve import resolve, subject
 from qa.spans import Span, sentence_spans
+from qa.text import fold
 from qa.types import Chunk, Passage
 
 FEATURES = (

@@ -13,11 +13,11 @@ features and checks share.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 
 from qa.aliases import mentioned
 from qa.resolve import subject
+from qa.text import fold
 from qa.types import Passage
 
 METONYM_SIMILARITY = 0.6  # word cosine from which two names may stand for each other
@@ -291,9 +291,3 @@ def missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...]
 
 def words(text: str) -> list[str]:
     return [re.sub(r"[’']s$", "", w).strip("’'") for w in WORD.findall(fold(text))]
-
-
-def fold(text: str) -> str:
-    """Lowercase, accents removed (Erdoğan ~ Erdogan)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

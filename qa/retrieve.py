@@ -87,7 +87,7 @@ class Retriever:
         k = top_k or self.top_k
         depth = max(3 * k, 20)
         rankings = [self.vector_search(v, depth) for v in vectors]
-        bm25 = bm25 or self.bm25()
+        bm25 = bm25 if bm25 is not None else self.bm25()
         rankings += [bm25.search(t, depth) for t in texts]
         return fuse(rankings, k)
 
