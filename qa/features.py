@@ -6,9 +6,9 @@ A candidate is a sentence of a retrieved passage. Its features say how well it a
   on the question sets, for a third more model work on every new sentence.)
 - words: the IDF-weighted share of the question's content words the sentence holds (stems, with
   "Ukraine" ~ "Ukrainian"), and the same with near-synonyms by word similarity;
-- focus: which question words the sentence's meaning does not account for. Dropping a word from the
-  question and re-embedding it shows both how much that word matters to the question and how much
-  of the sentence's similarity rests on it; a sentence on the right topic that says nothing of the
+- focus: which question words the sentence's meaning does not account for. The question's vector
+  with a word's tokens left out of its mean pooling (`Encoded.without`) shows both how much that
+  word matters to the question and how much of the sentence's similarity rests on it; a sentence on the right topic that says nothing of the
   question's key word ("Who will head the delegation?") leaves an important word unsupported;
 - kind: whether it holds the kind of thing asked for (a time for "when", a name for "who"), and
   names the question does not already give;
@@ -56,7 +56,7 @@ FEATURES = (
     "unsupported",  # importance-weighted share of question words the sentence does not support
     "unsupported_max",  # the most important unsupported question word
     "type_strong",  # holds what was asked, not already in the question: a weekday/date/year for
-    #                 "when", a number for "how many", a reason ("because", "to help") for "why"
+    #                 "when", a number for "how many", a reason ("because", "due to") for "why"
     "type_weak",  # holds a vaguer form of it ("soon", "day", "in ...")
     "new_name",  # names someone or something the question does not
     "passage_rank",  # 1 / (1 + rank of its passage)
