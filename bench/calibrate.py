@@ -4,7 +4,11 @@
         --cv      leave one set out at a time: fit on the others, measure on it (how well the
                   weights carry over to questions they were not fitted on)
         --write   fit on all the sets given and write qa/answer_model.json
-        --check eval/unseen_a.jsonl ...   measure the fitted weights on other sets
+        --check eval/other/*.jsonl   measure the fitted weights on other sets (here: other
+                  documents), each and all together
+
+A set over another document (`eval/other/b1a1.jsonl` beside `b1a1.txt`) is answered over that
+document alone (see bench/casesets.py).
 
 What is fitted (see qa/answer_model.py): a softmax ranker over the candidate sentences' features,
 then a logistic abstainer over the winner's features, then the abstainer's threshold, chosen to
@@ -19,52 +23,23 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from casesets import Case, Engines, collect, corpus_of, holds, placeholder_model  # noqa: E402
 
 from qa.answer_model import CASE_FEATURES, AnswerModel, case_vector  # noqa: E402
-from qa.api import Engine  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.evaluate import Case as EvalCase  # noqa: E402
-from qa.evaluate import load_cases
-from qa.extractive import Analysis, analyse, choose  # noqa: E402
+from qa.extractive import choose  # noqa: E402
 from qa.features import FEATURES  # noqa: E402
 
 RANK_L2 = 0.1
 ABSTAIN_L2 = 1.0
 SECOND_RATIO = 0.3
-
-
-@dataclass(frozen=True)
-class Case:
-    source: str  # the .jsonl it came from
-    case: EvalCase
-    analysis: Analysis
-    right: np.ndarray  # per candidate: holds every answer group
-
-
-def collect(engine: Engine, paths: list[Path]) -> list[Case]:
-    out = []
-    for path in paths:
-        for case in load_cases(path):
-            q, history = case.turns[-1], case.turns[:-1]
-            passages, query = engine.retrieve(q, history)
-            a = analyse(q, history, passages, query.asked, query.vectors[0], query.context_vector,
-                        engine.vectors, engine.lexicon())
-            right = np.array([case.answerable and holds(c.text, case.answers)
-                              for c in a.candidates], dtype=bool)
-            out.append(Case(str(path), case, a, right))
-    return out
-
-
-def holds(text: str, answers: list[list[str]]) -> bool:
-    low = text.lower()
-    return all(any(alt.lower() in low for alt in group) for group in answers)
 
 
 def fit_ranker(cases: list[Case], l2: float) -> np.ndarray:
@@ -183,13 +158,8 @@ def main() -> None:
                     help="with --cv: list the cases it gets wrong")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        n = len(CASE_FEATURES)  # any weights: the answerer is not asked, only its features
-        placeholder = AnswerModel(np.zeros(len(FEATURES)), np.zeros(n + 1), np.zeros(n),
-                                  np.ones(n), 0.0, SECOND_RATIO)
-        engine = Engine.from_settings(Settings.from_env().with_(index_dir=Path(tmp) / "index"),
-                                      placeholder)
-        engine.refresh()
-        cases = collect(engine, args.sets)
+        engines = Engines(Path(tmp), placeholder_model())
+        cases = collect(engines, args.sets)
         if args.cv:
             ranks: list[int] = []
             held_out: list = []  # (case, choice) of every case, by the model fitted without it
@@ -206,6 +176,12 @@ def main() -> None:
                     _print_misses(model, [c for c in cases if c.source == str(held)])
             a, u = _rates(held_out, 0.0)
             print(f"cv all {len(held_out)} cases: answers {a:.1%}  abstention {u:.1%}")
+            for label, seeds in (("the seed article", True), ("other documents", False)):
+                part = [(c, ch) for c, ch in held_out
+                        if (corpus_of(Path(c.source)) is None) == seeds]
+                if part and len(part) < len(held_out):
+                    a, u = _rates(part, 0.0)
+                    print(f"cv {label}, {len(part)} cases: answers {a:.1%}  abstention {u:.1%}")
             print(f"cv ranking: a right sentence first for {ranks.count(0) / len(ranks):.1%}, "
                   f"in the top two for {sum(r < 2 for r in ranks) / len(ranks):.1%} of the "
                   f"{len(ranks)} answerable cases that have one")
@@ -216,9 +192,15 @@ def main() -> None:
         if args.write:
             model.save()
             print("wrote qa/answer_model.json")
+        checked: list[Case] = []
         for path in args.check:
-            a, u = measure(model, collect(engine, [path]))
+            checked += collect(engines, [path])
+            a, u = measure(model, [c for c in checked if c.source == str(path)])
             print(f"check {path}: answers {a:.1%}  abstention {u:.1%}")
+        if len(args.check) > 1:
+            a, u = measure(model, checked)
+            print(f"check, all {len(checked)} cases of the {len(args.check)} sets: answers {a:.1%}"
+                  f"  abstention {u:.1%}")
 
 
 if __name__ == "__main__":
