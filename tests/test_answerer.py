@@ -238,14 +238,19 @@ def test_a_question_about_the_headline_quotes_it(engine) -> None:  # type: ignor
 def test_calibration_fits_a_model_that_separates_its_cases(tmp_path: Path) -> None:
     sys.path.insert(0, str(REPO / "bench"))
     import calibrate
+    import casesets
 
-    from qa.api import Engine
-    from qa.config import Settings
-
-    engine = Engine.from_settings(Settings.from_env())
-    engine.refresh()
-    sets = [REPO / "eval" / f"{name}.jsonl" for name in ("dev", "heldout")]
-    cases = calibrate.collect(engine, sets)
+    # Two sets over the seed article and one over another document, answered over it alone.
+    other = REPO / "eval" / "other" / "b1a1.jsonl"
+    sets = [REPO / "eval" / f"{name}.jsonl" for name in ("dev", "heldout")] + [other]
+    cases = casesets.collect(casesets.Engines(tmp_path / "work", casesets.placeholder_model()),
+                             sets)
+    sources: dict[str, set[str]] = {}
+    for c in cases:
+        sources.setdefault(c.source, set()).update(x.chunk.source for x in c.analysis.candidates)
+    seeds = {p.name for p in (REPO / "seeds").iterdir()}
+    assert sources[str(sets[0])] | sources[str(sets[1])] == seeds
+    assert sources[str(other)] == {"b1a1.txt"}
     model = calibrate.fit(cases)
     answers, abstention = calibrate.measure(model, cases)
     assert answers > 0.7 and abstention > 0.7, (answers, abstention)
