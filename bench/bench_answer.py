@@ -29,7 +29,7 @@ SETS = [(ROOT / "eval" / f"{name}.jsonl", role) for name, role in [
     ("dev", "fitted on"), ("heldout", "fitted on"), ("train", "fitted on"),
     ("train2", "fitted on"), ("train3", "fitted on"), ("train4", "fitted on"),
     ("unseen_a", "**sealed, never read**"), ("unseen_b", "**sealed, never read**"),
-    ("unseen_c", "**sealed, never read**")]]
+    ("unseen_c", "**sealed, never read**"), ("unseen_d", "**sealed, never read**")]]
 
 
 def retrieval_hits(engine: Engine, k: int) -> tuple[float, float, int]:
