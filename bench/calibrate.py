@@ -6,6 +6,8 @@
         --write   fit on all the sets given and write qa/answer_model.json
         --check eval/other/*.jsonl   measure the fitted weights on other sets (here: other
                   documents), each and all together
+    python bench/calibrate.py --fitted --check eval/sealed_docs/*.jsonl
+                  measure qa/answer_model.json as shipped, without refitting
 
 A set over another document (`eval/other/b1a1.jsonl` beside `b1a1.txt`) is answered over that
 document alone (see bench/casesets.py).
@@ -150,13 +152,17 @@ def _print_misses(model: AnswerModel, cases: list[Case]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("sets", type=Path, nargs="+")
+    ap.add_argument("sets", type=Path, nargs="*")
     ap.add_argument("--cv", action="store_true")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--check", type=Path, nargs="*", default=[])
     ap.add_argument("--details", action="store_true",
                     help="with --cv: list the cases it gets wrong")
+    ap.add_argument("--fitted", action="store_true",
+                    help="with --check and no sets: measure qa/answer_model.json as it is")
     args = ap.parse_args()
+    if bool(args.sets) == args.fitted:
+        ap.error("give the sets to fit on, or --fitted to measure the shipped model")
     with tempfile.TemporaryDirectory() as tmp:
         engines = Engines(Path(tmp), placeholder_model())
         cases = collect(engines, args.sets)
@@ -185,10 +191,13 @@ def main() -> None:
             print(f"cv ranking: a right sentence first for {ranks.count(0) / len(ranks):.1%}, "
                   f"in the top two for {sum(r < 2 for r in ranks) / len(ranks):.1%} of the "
                   f"{len(ranks)} answerable cases that have one")
-        model = fit(cases, tuple(p.name for p in args.sets))
-        a, u = measure(model, cases)
-        print(f"fitted on all {len(cases)} cases: answers {a:.1%}  abstention {u:.1%}  "
-              f"(threshold {model.threshold:.2f})")
+        if args.fitted:
+            model = AnswerModel.load()
+        else:
+            model = fit(cases, tuple(p.name for p in args.sets))
+            a, u = measure(model, cases)
+            print(f"fitted on all {len(cases)} cases: answers {a:.1%}  abstention {u:.1%}  "
+                  f"(threshold {model.threshold:.2f})")
         if args.write:
             model.save()
             print("wrote qa/answer_model.json")
