@@ -143,10 +143,10 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
     ok = _possible_speakers(analysis)
     if ok is not None and ok.any() and not ok.all():
         # "What did Ukraine say?": the best sentence among those where the speaker may be Ukraine.
-            scores = np.where(ok, scores, -np.inf)
-            probs = np.where(ok, probs, 0.0) / probs[ok].sum()
+        scores = np.where(ok, scores, -np.inf)
+        probs = np.where(ok, probs, 0.0) / probs[ok].sum()
     order = [int(i) for i in np.argsort(-scores)]
-    cks = checks(analysis)  # once: each check reads the question and every candidate
+    cks = checks(analysis, ok)  # once: each check reads the question and every candidate
 
     def ruled_out(row: int) -> list[str]:
         return _overruled(analysis, cks, row)
@@ -188,9 +188,10 @@ _KIND_WORDS = {"number": "number", "duration": "length of time", "year": "year",
                "clock": "time of day", "time": "time", "place": "place", "place_name": "place name"}
 
 
-def checks(analysis: Analysis) -> list[tuple[np.ndarray, str]]:
+def checks(analysis: Analysis, speakers: np.ndarray | None) -> list[tuple[np.ndarray, str]]:
     """The checks that apply to this question: per candidate whether it passes, and what to tell
-    the user when the answer fails it. (Ranking only among the candidates that pass them all was
+    the user when the answer fails it. `speakers` is `_possible_speakers(analysis)`, which the
+    caller has already worked out. (Ranking only among the candidates that pass them all was
     tried: it finds a wrong sentence of the right kind for as many traps as it rescues answers.)"""
     f, asked = analysis.matrix, analysis.asked
     out = []
@@ -206,9 +207,8 @@ def checks(analysis: Analysis) -> list[tuple[np.ndarray, str]]:
     if thing:
         out.append((np.array([says_what_it_is(c.text, thing) for c in analysis.candidates]),
                     f"the sources mention {thing} but do not say what {_it(thing)}"))
-    speaker = _possible_speakers(analysis)
-    if speaker is not None:
-        out.append((speaker, f"the sources do not say what {question_actor(asked)} said"))
+    if speakers is not None:
+        out.append((speakers, f"the sources do not say what {question_actor(asked)} said"))
     return out
 
 

@@ -8,8 +8,9 @@ A candidate is a sentence of a retrieved passage. Its features say how well it a
   "Ukraine" ~ "Ukrainian"), and the same with near-synonyms by word similarity;
 - focus: which question words the sentence's meaning does not account for. The question's vector
   with a word's tokens left out of its mean pooling (`Encoded.without`) shows both how much that
-  word matters to the question and how much of the sentence's similarity rests on it; a sentence on the right topic that says nothing of the
-  question's key word ("Who will head the delegation?") leaves an important word unsupported;
+  word matters to the question and how much of the sentence's similarity rests on it; a sentence
+  on the right topic that says nothing of the question's key word ("Who will head the
+  delegation?") leaves an important word unsupported;
 - kind: whether it holds the kind of thing asked for (a time for "when", a name for "who"), and
   names the question does not already give;
 - where: the rank of its passage, the share of its words that are new to the question.
@@ -82,6 +83,7 @@ SYNONYM_SIMILARITY = 0.5  # word-to-word cosine from which a paraphrase counts a
 SYNONYM_CANDIDATES = 8  # candidates whose words are compared by meaning (see featurize)
 PREFIX_MIN = 5  # "ukrain" ~ "ukrainian", "russia" ~ "russian": stems that extend each other
 TERM_CACHE = 8192  # texts whose content words a Lexicon keeps (sentences: ~100 bytes each)
+
 
 @dataclass(frozen=True)
 class Candidate:
