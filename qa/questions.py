@@ -210,9 +210,21 @@ def which_focus(question: str) -> str:
     return m.group(1) if m else ""
 
 
+# Kinds of thing that "which ...s" asks to have named: people, places, bodies. "Which weapons",
+# "which demands", "which occasions" are answered by a description as well as by a name.
+_NAMED_KINDS = frozenset(
+    "leaders officials members ministers mediators diplomats politicians presidents judges players "
+    "people persons victims suspects attackers companies firms businesses airlines carriers banks "
+    "clubs teams parties groups organisations organizations agencies governments countries nations "
+    "states allies cities towns villages regions provinces districts neighbourhoods neighborhoods "
+    "sites destinations hospitals schools universities newspapers outlets".split())
+
+
 def asks_for_names(question: str) -> bool:
     """"Name the ...", "which specific ...", "which countries ...": only names answer it."""
-    return bool(_NAME_REQUEST.search(question) or which_focus(question)) and not re.search(
+    focus = which_focus(question)
+    named_kind = bool(focus) and focus.split()[-1].lower() in _NAMED_KINDS
+    return bool(_NAME_REQUEST.search(question) or named_kind) and not re.search(
         r"\bhow (?:many|much)\b", question, re.IGNORECASE)
 
 
