@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from casesets import Case, Engines, collect, corpus_of, holds, placeholder_model  # noqa: E402
 
 from qa.answer_model import CASE_FEATURES, AnswerModel, case_vector  # noqa: E402
-from qa.extractive import choose  # noqa: E402
+from qa.extractive import answer_sentences, choose  # noqa: E402
 from qa.features import FEATURES  # noqa: E402
 
 RANK_L2 = 0.1
@@ -111,7 +111,7 @@ def _rates(raw: list, t: float) -> tuple[float, float]:
     for c, choice in raw:
         answered = choice is not None and not choice.reasons and choice.confidence >= t
         if c.case.answerable and choice is not None:
-            text = " ".join(c.analysis.candidates[i].text for i in choice.rows)
+            text = " ".join(s.text for s in answer_sentences(c.analysis, choice))
             right.append(answered and holds(text, c.case.answers))
         elif c.case.answerable:
             right.append(False)
@@ -141,7 +141,7 @@ def _print_misses(model: AnswerModel, cases: list[Case]) -> None:
             continue
         choice = choose(c.analysis, model)
         answered = not choice.reasons and choice.confidence >= 0
-        text = " ".join(c.analysis.candidates[i].text for i in choice.rows)
+        text = " ".join(s.text for s in answer_sentences(c.analysis, choice))
         ok = (answered and holds(text, c.case.answers)) if c.case.answerable else not answered
         if not ok:
             rank = right_rank(model, c) if c.right.any() else -1

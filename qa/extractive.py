@@ -43,10 +43,12 @@ from qa.questions import (
     resolve_question,
     says_what_it_is,
 )
+from qa.resolve import subject
+from qa.text import fold
 from qa.types import Answer, Backend, Passage
 
 __all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
-           "checks", "choose", "decide", "no_answer", "pick"]
+           "answer_sentences", "checks", "choose", "decide", "no_answer", "pick"]
 
 NO_ANSWER = "The sources do not answer this question."
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
@@ -179,9 +181,22 @@ def decide(analysis: Analysis, model: AnswerModel) -> Pick:
     choice = choose(analysis, model)
     if choice.reasons or choice.confidence < 0:
         return Pick((), choice.confidence, choice.reasons or choice.stepped_over)
-    ordered = sorted(choice.rows, key=lambda i: (analysis.candidates[i].chunk.source,
-                                                 analysis.candidates[i].span.start))
-    return Pick(tuple(analysis.candidates[i] for i in ordered), choice.confidence)
+    return Pick(answer_sentences(analysis, choice), choice.confidence)
+
+
+def answer_sentences(analysis: Analysis, choice: Choice) -> tuple[Candidate, ...]:
+    """The sentences the answer quotes, in source order: the chosen ones and, when the question
+    asks who, the sentence naming whom a chosen "He blamed Kyiv ..." means by "he" (unless the
+    question names that person itself: "Whom does Putin blame?")."""
+    chosen = [analysis.candidates[i] for i in choice.rows]
+    if answer_type(analysis.asked) == "person":
+        asked = fold(analysis.asked)
+        for c in list(chosen):
+            if c.named_in is not None and not any(
+                    fold(w) in asked for w in subject(c.named_in.text).split() if len(w) > 2):
+                chosen.append(c.named_in)
+    unique = {(c.chunk.source, c.span.start): c for c in chosen}
+    return tuple(unique[k] for k in sorted(unique))
 
 
 _KIND_WORDS = {"number": "number", "duration": "length of time", "year": "year", "date": "date",

@@ -44,7 +44,7 @@ from qa.questions import (
     which_focus,
     words,
 )
-from qa.resolve import resolve, subject
+from qa.resolve import resolve_from, subject
 from qa.spans import Span, sentence_spans
 from qa.text import fold
 from qa.types import Chunk, Passage
@@ -93,6 +93,9 @@ class Candidate:
     resolved: str  # the sentence with an opening pronoun replaced by whom it refers to
     antecedent: str = ""  # the sentence before, when this one opens with a pronoun
     heading: bool = False  # a title or heading line, not a sentence
+    # The sentence that names whom its opening pronoun stands for ("Putin also revisited ..." for
+    # "He blamed Kyiv ..."): quoted too when the question asks who.
+    named_in: Candidate | None = None
 
 
 class Lexicon:
@@ -219,19 +222,22 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     out = []
     for p in passages:
         c = p.chunk
-        before: list[str] = []
+        before: list[Candidate] = []  # the sentences so far, as candidates of their own
         for s in sentence_spans(c.text):
             text = c.text[s.start : s.end]
             span = Span(c.start + s.start, c.start + s.end)
             key = (c.source, span.start)
             heading = is_heading(c.text, s)
+            antecedent = before[-1].text if before and _PRONOUN_OPENING.match(text) else ""
+            resolved, source = ((text, None) if heading
+                                else resolve_from(text, [b.text for b in before[-3:]]))
+            named_in = before[-3:][source] if source is not None else None
+            here = Candidate(c, span, text, resolved, antecedent, heading, named_in)
             if key not in seen and len(text) >= 12:
                 seen.add(key)
-                antecedent = before[-1] if before and _PRONOUN_OPENING.match(text) else ""
-                resolved = text if heading else resolve(text, before[-3:])
-                out.append(Candidate(c, span, text, resolved, antecedent, heading))
+                out.append(here)
             if not heading:  # a heading is no antecedent for "he"
-                before.append(text)
+                before.append(here)
     return out
 
 

@@ -14,7 +14,7 @@ noun right after it ("European leaders"). No model, no table of names.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 _CONNECTIVE = re.compile(
     r"^(?:(?:however|meanwhile|conversely|moreover|furthermore|instead|still|yet|also|then|"
@@ -67,18 +67,27 @@ def subject(sentence: str) -> str:
     return f"{run} {plural.group(1)}" if plural and _ADJECTIVE.search(words[-1]) else run
 
 
-def resolve(sentence: str, previous: Iterable[str]) -> str:
+def resolve(sentence: str, previous: Sequence[str]) -> str:
     """`sentence` with an opening pronoun replaced by the latest named subject of `previous`
     (the sentences before it, nearest last); the sentence unchanged when there is nothing to do."""
+    return resolve_from(sentence, previous)[0]
+
+
+def resolve_from(sentence: str, previous: Sequence[str]) -> tuple[str, int | None]:
+    """`resolve`, and which sentence of `previous` named whom the pronoun stands for (None when
+    nothing was replaced, or the name came from the sentence's own opening clause)."""
     lead, rest = _opening(sentence)
     m = _PRONOUN.match(rest)
     if not m:
-        return sentence
+        return sentence, None
     clause = _CLAUSE_FRAME.match(_CONNECTIVE.sub("", lead))
     name = subject(clause.group(1)) if clause else ""
-    name = name or next((s for s in map(subject, reversed(list(previous))) if s), "")
+    source = None
     if not name:
-        return sentence
+        source, name = next(((i, s) for i, s in reversed(list(enumerate(map(subject, previous))))
+                             if s), (None, ""))
+    if not name:
+        return sentence, None
     possessive = m.group(1).lower() in ("his", "her", "their")
     replacement = f"{name}’s" if possessive else name
-    return f"{lead}{replacement}{rest[m.end():]}"
+    return f"{lead}{replacement}{rest[m.end():]}", source

@@ -13,6 +13,8 @@ import pytest
 from qa.aliases import mentioned
 from qa.answer_model import MODEL_FILE, AnswerModel
 from qa.errors import ConfigError
+from qa.extractive import Analysis, Choice, answer_sentences
+from qa.features import FEATURES, candidates
 from qa.questions import (
     actor_agreement,
     answer_type,
@@ -24,7 +26,7 @@ from qa.questions import (
     resolve_question,
     says_what_it_is,
 )
-from qa.resolve import resolve, subject
+from qa.resolve import resolve, resolve_from, subject
 from qa.types import Chunk, Passage
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,6 +56,13 @@ def test_opening_pronoun_takes_the_latest_named_subject() -> None:
     assert resolve("While Putin now advocates talks, he reiterated demands.", before) == (
         "While Putin now advocates talks, Putin reiterated demands.")
     assert resolve("Talks may follow.", before) == "Talks may follow."
+
+
+def test_resolution_says_which_sentence_named_the_person() -> None:
+    before = ["Putin also revisited a 2022 draft deal.", "The deal collapsed."]
+    assert resolve_from("He blamed Kyiv.", before) == ("Putin blamed Kyiv.", 0)
+    assert resolve_from("While Putin advocates talks, he reiterated demands.", before)[1] is None
+    assert resolve_from("Talks may follow.", before) == ("Talks may follow.", None)
 
 
 def test_follow_up_pronoun_is_the_previous_questions_actor() -> None:
@@ -109,6 +118,9 @@ def test_a_kind_only_counts_when_the_question_does_not_already_say_it() -> None:
     ("Which of Russia's demands concerns territory?", False),
     ("The drone strikes raised questions about what, exactly?", False),
     ("Which military alliance does Russia oppose?", False),
+    ("Which long-standing demands did Putin repeat?", False),  # described, not named
+    ("Which weapons did Ukraine use?", False),
+    ("Which countries would guarantee Ukraine's security?", True),
 ])
 def test_name_requests(question: str, asks: bool) -> None:
     assert asks_for_names(question) is asks
@@ -227,6 +239,31 @@ def test_follow_up_pronoun_reaches_the_right_sentence(engine) -> None:  # type: 
                       history=["How did Zelenskyy react to the proposal?"])
     assert a.supported and "ceasefire" in a.text
     assert "Urge Action" not in a.text  # a heading joins only when headings are asked about
+
+
+def test_who_is_answered_with_the_sentence_that_names_him(engine) -> None:  # type: ignore[no-untyped-def]
+    # "He blamed Kyiv ... and thanked international mediators ..." does not say who "he" is; the
+    # sentence before it ("Putin also revisited ...") does, and is quoted with it.
+    a = engine.answer("Who thanked the international mediators?")
+    assert a.supported and "Putin" in a.text and len(a.citations) == 2, a.text
+    assert all(ARTICLE[c.start:c.end] == c.quote for c in a.citations)
+
+
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("Who blamed Kyiv?", ["Putin also revisited a 2022 draft deal.", "He blamed Kyiv."]),
+    ("Whom did Putin blame?", ["He blamed Kyiv."]),  # the question names him already
+    ("What did he do about Kyiv?", ["He blamed Kyiv."]),  # not a "who" question
+])
+def test_the_sentence_naming_he_joins_only_who_questions(question: str,
+                                                         quoted: list[str]) -> None:
+    text = "Putin also revisited a 2022 draft deal. He blamed Kyiv."
+    chunk = Chunk(id="c", source="a.txt", start=0, end=len(text), text=text, sha256="")
+    first, second = candidates([Passage(chunk, 1.0)])
+    assert second.named_in == first
+    analysis = Analysis(question, question, (first, second), np.zeros((2, len(FEATURES))), (),
+                        follow_up=False, yes_no=False, unknown_share=0.0)
+    chosen = answer_sentences(analysis, Choice(rows=(1,), confidence=1.0, reasons=()))
+    assert [c.text for c in chosen] == quoted
 
 
 def test_a_question_about_the_headline_quotes_it(engine) -> None:  # type: ignore[no-untyped-def]
