@@ -62,7 +62,8 @@ def retrieval_hits(engine: Engine, k: int) -> tuple[float, float, int]:
 def _row(name: str, role: str, report: EvalReport) -> str:
     s = report.summary()
     return (f"| {name} | {role} | {s['cases']} ({s['answerable']} answerable) | "
-            f"{s['answer_accuracy']:.1%} | {s['citation_hit_rate']:.1%} | "
+            f"{s['answer_accuracy']:.1%} | {s['answerable_refused']:.1%} | "
+            f"{s['citation_hit_rate']:.1%} | "
             f"{s['abstention_accuracy']:.1%} | {s['median_answer_words']} | "
             f"{s['exact_quote_share']:.1%} |")
 
@@ -78,9 +79,9 @@ def main() -> None:
     engine = Engine.from_settings(settings)
     engine.refresh()
 
-    print("| set | use | cases | answer accuracy | citation hit rate | abstention accuracy | "
-          "median words | exact quotes |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| set | use | cases | answer accuracy | answerable refused | citation hit rate | "
+          "abstention accuracy | median words | exact quotes |")
+    print("|---|---|---|---|---|---|---|---|---|")
     sealed: list[CaseResult] = []
     newest: list[CaseResult] = []
     for path, role in SETS:

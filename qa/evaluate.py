@@ -52,6 +52,12 @@ class EvalReport:
         return _share(r.correct for r in self._of(True))
 
     @property
+    def answerable_refused(self) -> float:
+        """Share of the answerable cases it refused: the other way an answer is missed than
+        answering wrongly (1 - answer_accuracy - this)."""
+        return _share(not (r.answer and r.answer.supported) for r in self._of(True))
+
+    @property
     def citation_hit_rate(self) -> float:
         return _share(r.cited_evidence for r in self._of(True))
 
@@ -76,6 +82,7 @@ class EvalReport:
             "answerable": len(self._of(True)),
             "unanswerable": len(self._of(False)),
             "answer_accuracy": round(self.answer_accuracy, 4),
+            "answerable_refused": round(self.answerable_refused, 4),
             "citation_hit_rate": round(self.citation_hit_rate, 4),
             "abstention_accuracy": round(self.abstention_accuracy, 4),
             "median_answer_words": self.median_words,

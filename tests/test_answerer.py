@@ -293,3 +293,16 @@ def test_calibration_fits_a_model_that_separates_its_cases(tmp_path: Path) -> No
     assert answers > 0.7 and abstention > 0.7, (answers, abstention)
     model.save(tmp_path / "m.json")
     assert AnswerModel.load(tmp_path / "m.json").second_ratio == calibrate.SECOND_RATIO
+
+
+def test_eval_report_tells_refused_from_wrong_answers(engine) -> None:  # type: ignore[no-untyped-def]
+    from qa.evaluate import Case, run
+
+    cases = [Case("right", ["Where would the peace talks be held?"], True, [["istanbul"]], []),
+             Case("wrong", ["Where would the peace talks be held?"], True, [["ankara"]], []),
+             Case("refused", ["How do I bake sourdough bread?"], True, [["flour"]], []),
+             Case("trap", ["How do I bake sourdough bread?"], False, [], [])]
+    report = run(cases, engine.answer, engine.source_text)
+    assert [r.correct for r in report.results] == [True, False, False, True]
+    assert report.answer_accuracy == 1 / 3 and report.answerable_refused == 1 / 3
+    assert report.summary()["answerable_refused"] == 0.3333

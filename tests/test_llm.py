@@ -509,4 +509,6 @@ def test_qa_eval_works_with_the_openai_backend(server: FakeOpenAI, monkeypatch: 
     # The fake quotes the passage sentence sharing most words with the question: a weak model, but
     # its cited answers must be scored like any other.
     assert summary["answer_accuracy"] > 0.3
+    # A missed answerable case was either refused or answered wrongly.
+    assert 0 <= summary["answerable_refused"] <= 1 - summary["answer_accuracy"]
     assert KEY not in out + err
