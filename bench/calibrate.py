@@ -42,6 +42,7 @@ from qa.features import FEATURES  # noqa: E402
 RANK_L2 = 0.1
 ABSTAIN_L2 = 1.0
 SECOND_RATIO = 0.3
+TRADE_OFF = (-1.5, -1.0, -0.5, 0.5, 1.0)  # threshold shifts --cv reports answers / abstention at
 
 
 def fit_ranker(cases: list[Case], l2: float) -> np.ndarray:
@@ -188,6 +189,11 @@ def main() -> None:
                 if part and len(part) < len(held_out):
                     a, u = _rates(part, 0.0)
                     print(f"cv {label}, {len(part)} cases: answers {a:.1%}  abstention {u:.1%}")
+                    # What another threshold would trade: the abstainer's ability to separate,
+                    # which no threshold changes.
+                    print(f"cv {label}, threshold moved by: " + "  ".join(
+                        "{:+.1f}: {:.1%} / {:.1%}".format(t, *_rates(part, t))
+                        for t in TRADE_OFF))
             print(f"cv ranking: a right sentence first for {ranks.count(0) / len(ranks):.1%}, "
                   f"in the top two for {sum(r < 2 for r in ranks) / len(ranks):.1%} of the "
                   f"{len(ranks)} answerable cases that have one")
