@@ -228,14 +228,17 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
             span = Span(c.start + s.start, c.start + s.end)
             key = (c.source, span.start)
             heading = is_heading(c.text, s)
-            antecedent = before[-1].text if before and _PRONOUN_OPENING.match(text) else ""
-            resolved, source = ((text, None) if heading
-                                else resolve_from(text, [b.text for b in before[-3:]]))
-            named_in = before[-3:][source] if source is not None else None
-            here = Candidate(c, span, text, resolved, antecedent, heading, named_in)
             if key not in seen and len(text) >= 12:
                 seen.add(key)
+                recent = before[-3:]
+                antecedent = before[-1].text if before and _PRONOUN_OPENING.match(text) else ""
+                resolved, source = ((text, None) if heading
+                                    else resolve_from(text, [b.text for b in recent]))
+                here = Candidate(c, span, text, resolved, antecedent, heading,
+                                 recent[source] if source is not None else None)
                 out.append(here)
+            else:  # read only as an antecedent for the sentences after it: its text is enough
+                here = Candidate(c, span, text, text, heading=heading)
             if not heading:  # a heading is no antecedent for "he"
                 before.append(here)
     return out

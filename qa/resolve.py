@@ -83,9 +83,12 @@ def resolve_from(sentence: str, previous: Sequence[str]) -> tuple[str, int | Non
     clause = _CLAUSE_FRAME.match(_CONNECTIVE.sub("", lead))
     name = subject(clause.group(1)) if clause else ""
     source = None
-    if not name:
-        source, name = next(((i, s) for i, s in reversed(list(enumerate(map(subject, previous))))
-                             if s), (None, ""))
+    if not name:  # the nearest sentence before that opens with a name
+        for i in reversed(range(len(previous))):
+            name = subject(previous[i])
+            if name:
+                source = i
+                break
     if not name:
         return sentence, None
     possessive = m.group(1).lower() in ("his", "her", "their")
