@@ -32,8 +32,9 @@ SETS = [(ROOT / "eval" / f"{name}.jsonl", role) for name, role in [
     ("train5", "fitted on"), ("train6", "fitted on"),
     ("unseen_a", "**sealed, never read**"), ("unseen_b", "**sealed, never read**"),
     ("unseen_c", "**sealed, never read**"), ("unseen_d", "**sealed, never read**"),
-    ("unseen_e", "**sealed, never read**"), ("unseen_f", "**sealed, never read**")]]
-NEWEST = ("unseen_e.jsonl", "unseen_f.jsonl")  # written for the latest change, measured after it
+    ("unseen_e", "**sealed, never read**"), ("unseen_f", "**sealed, never read**"),
+    ("unseen_g", "**sealed, never read**"), ("unseen_h", "**sealed, never read**")]]
+NEWEST = ("unseen_g.jsonl", "unseen_h.jsonl")  # written after the model was last fitted
 
 
 def retrieval_hits(engine: Engine, k: int) -> tuple[float, float, int]:
