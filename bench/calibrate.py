@@ -33,9 +33,10 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from casesets import Case, Engines, collect, corpus_of, holds, placeholder_model  # noqa: E402
+from casesets import Case, Engines, collect, corpus_of, placeholder_model  # noqa: E402
 
 from qa.answer_model import CASE_FEATURES, AnswerModel, case_vector  # noqa: E402
+from qa.evaluate import holds
 from qa.extractive import answer_sentences, choose  # noqa: E402
 from qa.features import FEATURES  # noqa: E402
 
@@ -209,8 +210,9 @@ def main() -> None:
             print("wrote qa/answer_model.json")
         checked: list[Case] = []
         for path in args.check:
-            checked += collect(engines, [path])
-            a, u = measure(model, [c for c in checked if c.source == str(path)])
+            these = collect(engines, [path])
+            checked += these
+            a, u = measure(model, these)
             print(f"check {path}: answers {a:.1%}  abstention {u:.1%}")
         if len(args.check) > 1:
             a, u = measure(model, checked)

@@ -23,7 +23,7 @@ from qa.api import Engine  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.embed import Embedder  # noqa: E402
 from qa.evaluate import Case as EvalCase  # noqa: E402
-from qa.evaluate import load_cases  # noqa: E402
+from qa.evaluate import holds, load_cases  # noqa: E402
 from qa.extractive import Analysis, analyse  # noqa: E402
 from qa.features import FEATURES  # noqa: E402
 from qa.store import Store  # noqa: E402
@@ -35,11 +35,6 @@ class Case:
     case: EvalCase
     analysis: Analysis
     right: np.ndarray  # per candidate: holds every answer group
-
-
-def holds(text: str, answers: list[list[str]]) -> bool:
-    low = text.lower()
-    return all(any(alt.lower() in low for alt in group) for group in answers)
 
 
 def placeholder_model() -> AnswerModel:

@@ -125,15 +125,20 @@ def run(cases: Sequence[Case], answer_fn: AnswerFn, source_text: SourceTextFn) -
                 texts[c.source] = source_text(c.source)
             exact += texts[c.source][c.start : c.end] == c.quote
         if case.answerable:
-            low = a.text.lower()
-            correct = a.supported and all(any(alt.lower() in low for alt in g)
-                                          for g in case.answers)
+            correct = a.supported and holds(a.text, case.answers)
         else:
             correct = not a.supported
         hit = any(_overlaps(c.start, c.end, texts[c.source], ev)
                   for c in a.citations for ev in case.evidence)
         results.append(CaseResult(case, a, "", correct, hit, exact))
     return EvalReport(results)
+
+
+def holds(text: str, answers: list[list[str]]) -> bool:
+    """Every answer group has one of its alternatives in `text` (case-insensitive): what makes an
+    answer correct here, and a candidate sentence right for the fitting scripts in `bench/`."""
+    low = text.lower()
+    return all(any(alt.lower() in low for alt in group) for group in answers)
 
 
 def _overlaps(start: int, end: int, text: str, evidence: str) -> bool:
