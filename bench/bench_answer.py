@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT))
 from qa.api import Engine  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import CaseResult, EvalReport, load_cases, run  # noqa: E402
-from qa.retrieve import fuse  # noqa: E402
+from qa.store.retrieve import fuse  # noqa: E402
 
 # (set, how it was used): the model in qa/answer_model.json is fitted on the first eight (and on
-# eval/other/, over other documents: see bench/calibrate.py); the
+# eval/other/, over other documents: see training/calibrate.py); the
 # unseen sets were written blind by helpers and never read (see BENCHMARKS.md).
 SETS = [(ROOT / "eval" / f"{name}.jsonl", role) for name, role in [
     ("dev", "fitted on"), ("heldout", "fitted on"), ("train", "fitted on"),

@@ -304,7 +304,7 @@ def raw_throughput(texts: list[str]) -> dict[str, Any]:
     default batch size and at the one qa uses; the faster is the limit we compare with."""
     from sentence_transformers import SentenceTransformer
 
-    from qa.embed import BULK_BATCH_SIZE as ours
+    from qa.store.embed import BULK_BATCH_SIZE as ours
     model = SentenceTransformer(model_path(), device="cpu")
     model.encode(texts[:32])  # first call pays one-off set-up
     rates = {}
@@ -325,7 +325,7 @@ def sample(items: list[str], n: int) -> list[str]:
 
 
 def word_pieces(texts: list[str]) -> float:
-    from qa.embed import MAX_TOKENS, Embedder
+    from qa.store.embed import MAX_TOKENS, Embedder
 
     counts = Embedder().token_counts(texts)
     return statistics.mean(min(c, MAX_TOKENS) for c in counts)

@@ -73,9 +73,9 @@ def docstrings(path: Path) -> list[str]:
 def write_corpus(out_dir: Path, min_chunks: int = 10_000) -> CorpusInfo:
     """Writes docstrings to `out_dir`, a file per module, until qa's chunker makes at least
     `min_chunks` chunks of them."""
-    from qa.embed import Embedder
-    from qa.ingest import chunk_source
-    from qa.readers import read_source
+    from qa.sources.ingest import chunk_source
+    from qa.sources.readers import read_source
+    from qa.store.embed import Embedder
 
     out_dir.mkdir(parents=True, exist_ok=True)
     count_tokens = Embedder().token_counts

@@ -14,21 +14,29 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answer_model import AnswerModel
 from qa.cite import citation_for, with_marker
 from qa.cite import verify as verify_citations
 from qa.config import MAX_QUESTION_CHARS, Settings
-from qa.embed import BulkEmbedder, Embedder, Encoded, embed_for_indexing
 from qa.errors import QuestionError, SourceError
-from qa.extractive import Lexicon, Pick, SentenceVectors, no_answer, pick
-from qa.features import question_terms, question_texts
-from qa.generate_openai import ModelAnswerer
-from qa.indexer import plan, update
-from qa.questions import resolve_question
-from qa.readers import read_source
-from qa.retrieve import Bm25Index, Retriever
-from qa.store import Store
-from qa.types import Answer, Citation, CitationCheck, IndexReport, Passage, Sentence
+from qa.model.generate import ModelAnswerer
+from qa.offline.answer_model import AnswerModel
+from qa.offline.extractive import Lexicon, Pick, SentenceVectors, pick
+from qa.offline.features import question_terms, question_texts
+from qa.offline.questions import Question, read_question
+from qa.sources.readers import read_source
+from qa.store.chroma import Store
+from qa.store.embed import BulkEmbedder, Embedder, Encoded, embed_for_indexing
+from qa.store.indexer import plan, update
+from qa.store.retrieve import Bm25Index, Retriever
+from qa.types import (
+    Answer,
+    Citation,
+    CitationCheck,
+    IndexReport,
+    Passage,
+    Sentence,
+    no_answer,
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ class Engine:
         self._seen_files: tuple | None = None  # (path, size, mtime) of seeds/ at the last check
         self._index_lock = threading.Lock()
         self._bulk: list[BulkEmbedder] = []
-        # QA_BACKEND=openai: a model writes the answer (checked by qa.cite_model); on any model
+        # QA_BACKEND=openai: a model writes the answer (checked by qa.model.cite); on any model
         # failure the extractive answer is given instead, with a notice that says why.
         self._model = None if settings.backend != "openai" else ModelAnswerer(
             settings, retrieve=lambda q: self.retrieve(q)[0], fallback=self._answer_extractive)
@@ -128,7 +136,7 @@ class Engine:
         its version once per question (a Chroma read, ~2 ms), not once per use."""
         bm25 = self.retriever.bm25()
         lexicon = self._lexicon_of(bm25)
-        query = self._query(question, history, lexicon)
+        query = self._query(read_question(question, history), lexicon)
         return self.retriever.retrieve(query.texts, query.vectors, bm25=bm25), query, lexicon
 
     def answer(self, question: str, history: Sequence[str] | None = None) -> Answer:
@@ -140,7 +148,7 @@ class Engine:
 
     def _answer_extractive(self, question: str, history: list[str]) -> Answer:
         passages, query, lexicon = self._retrieve(question, history)
-        chosen = pick(question, history, passages, query.asked, query.vectors[0],
+        chosen = pick(query.question, passages, query.asked, query.vectors[0],
                       query.context_vector, self.vectors, lexicon, self.answer_model)
         return answer_from_pick(question, query.standalone, chosen)
 
@@ -160,11 +168,11 @@ class Engine:
             yield piece if i == 0 else " " + piece
         yield result
 
-    def _query(self, question: str, history: Sequence[str], lexicon: Lexicon) -> Query:
+    def _query(self, q: Question, lexicon: Lexicon) -> Query:
         """Embeds the question (and, in a follow-up, the question with the one before it) for
         retrieval; the extractive answerer's question-side texts ride along in the same model
         call, and the question with follow-up pronouns resolved keeps its token states."""
-        asked = resolve_question(question, history)
+        question, history, asked = q.text, q.history, q.asked
         standalone = f"{history[-1]} {question}" if history else question
         mine = list(dict.fromkeys([asked, question, standalone]))
         extra = (question_texts(question_terms(asked, history, lexicon), history)
@@ -175,9 +183,9 @@ class Engine:
         self.vectors.put(mine + extra, np.stack([e.vector for e in encoded]))
         vec = {t: e for t, e in zip(mine, encoded, strict=False)}
         if not history:
-            return Query(question, (question,), (vec[question].vector,), None, vec[asked])
+            return Query(q, question, (question,), (vec[question].vector,), None, vec[asked])
         ctx = vec[standalone].vector
-        return Query(standalone, (question, standalone), (vec[question].vector, ctx), ctx,
+        return Query(q, standalone, (question, standalone), (vec[question].vector, ctx), ctx,
                      vec[asked])
 
     def lexicon(self) -> Lexicon:
@@ -195,6 +203,7 @@ class Engine:
 
 @dataclass(frozen=True)
 class Query:
+    question: Question  # the question as the offline answerer reads it
     standalone: str  # what is retrieved
     texts: tuple[str, ...]  # for BM25
     vectors: tuple  # for vector search; [0] is the question itself

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qa.errors import SourceError
-from qa.readers import SourceText, read_source
-from qa.spans import line_of
+from qa.sources.readers import read_source
+from qa.sources.source_text import SourceText
+from qa.sources.spans import line_of
 from qa.types import Answer, Chunk, Citation, CitationCheck
 
 _TRAILING_PUNCT = re.compile(r"[.!?…:;]+[\"'”’)\]]*$")
@@ -22,7 +23,7 @@ def citation_for(n: int, chunk: Chunk, start: int, end: int) -> Citation:
     local_start, local_end = start - chunk.start, end - chunk.start
     quote = chunk.text[local_start:local_end]
     first = chunk.line + chunk.text.count("\n", 0, local_start)
-    # A chunk can run across a page break ("\f", see qa.readers_rich): count the breaks before.
+    # A chunk can run across a page break ("\f", see qa.sources.rich): count the breaks before.
     page = None if chunk.page is None else chunk.page + chunk.text.count("\f", 0, local_start)
     return Citation(
         n=n, source=chunk.source, start=start, end=end, quote=quote, line_start=first,

@@ -1,7 +1,7 @@
 """The typed results `qa` passes around. Leaf module: imports nothing from `qa`.
 
 Offsets are always character offsets into the *source text* of a file: the file decoded as UTF-8 for
-.txt/.md, the extracted text for other formats (see `qa.readers`). `text[start:end] == quote` holds
+.txt/.md, the extracted text for other formats (see `qa.sources.readers`). `text[start:end] == quote` holds
 for every `Citation` that `qa` returns.
 """
 
@@ -143,3 +143,13 @@ class IndexReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     warnings: tuple[str, ...] = ()
+
+
+NO_ANSWER = "The sources do not answer this question."
+
+
+def no_answer(question: str, standalone_question: str, backend: Backend = "extractive",
+              notice: str = "") -> Answer:
+    """The fixed result for a question the sources do not answer (`supported=False`)."""
+    return Answer(question=question, text=NO_ANSWER, supported=False,
+                  standalone_question=standalone_question, backend=backend, notice=notice)

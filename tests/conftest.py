@@ -42,7 +42,7 @@ def settings():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def embedder():  # type: ignore[no-untyped-def]
-    from qa.embed import Embedder
+    from qa.store.embed import Embedder
 
     return Embedder()
 
@@ -50,6 +50,6 @@ def embedder():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def engine(settings, embedder):  # type: ignore[no-untyped-def]
     from qa.api import Engine
-    from qa.store import Store
+    from qa.store.chroma import Store
 
     return Engine(settings, Store.open(settings.index_dir, settings.chroma_url), embedder)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-from qa.spans import sentence_spans
+from qa.sources.spans import sentence_spans
 
 
 @dataclass

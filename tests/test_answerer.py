@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.aliases import mentioned
-from qa.answer_model import MODEL_FILE, AnswerModel
 from qa.errors import ConfigError
-from qa.extractive import Analysis, Choice, answer_sentences
-from qa.features import FEATURES, candidates
-from qa.questions import (
+from qa.offline.aliases import mentioned
+from qa.offline.answer_model import MODEL_FILE, AnswerModel
+from qa.offline.extractive import Analysis, Choice, answer_sentences
+from qa.offline.features import FEATURES, candidates
+from qa.offline.questions import (
     actor_agreement,
     answer_type,
     asks_for_names,
@@ -23,10 +23,11 @@ from qa.questions import (
     has_type,
     missing_names,
     new_names,
+    read_question,
     resolve_question,
     says_what_it_is,
 )
-from qa.resolve import resolve, resolve_from, subject
+from qa.offline.resolve import resolve, resolve_from, subject
 from qa.types import Chunk, Passage
 
 REPO = Path(__file__).resolve().parent.parent
@@ -260,8 +261,8 @@ def test_the_sentence_naming_he_joins_only_who_questions(question: str,
     chunk = Chunk(id="c", source="a.txt", start=0, end=len(text), text=text, sha256="")
     first, second = candidates([Passage(chunk, 1.0)])
     assert second.named_in == first
-    analysis = Analysis(question, question, (first, second), np.zeros((2, len(FEATURES))), (),
-                        follow_up=False, yes_no=False, unknown_share=0.0)
+    analysis = Analysis(read_question(question), (first, second), np.zeros((2, len(FEATURES))),
+                        (), unknown_share=0.0)
     chosen = answer_sentences(analysis, Choice(rows=(1,), confidence=1.0, reasons=()))
     assert [c.text for c in chosen] == quoted
 
@@ -273,7 +274,7 @@ def test_a_question_about_the_headline_quotes_it(engine) -> None:  # type: ignor
 
 @pytest.mark.slow
 def test_calibration_fits_a_model_that_separates_its_cases(tmp_path: Path) -> None:
-    sys.path.insert(0, str(REPO / "bench"))
+    sys.path.insert(0, str(REPO / "training"))
     import calibrate
     import casesets
 

@@ -19,9 +19,9 @@ import pytest
 
 from qa.api import Engine
 from qa.config import Settings
-from qa.embed import Embedder
 from qa.errors import StoreError
-from qa.store import Store
+from qa.store.chroma import Store
+from qa.store.embed import Embedder
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMA = Path(sys.executable).parent / "chroma"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.cite_model import (
+from qa.model.cite import (
     CANNOT_ANSWER,
     NOT_SUPPORTED_NOTICE,
     UNSUPPORTED_TAG,
@@ -20,8 +20,7 @@ from qa.cite_model import (
     is_refusal,
     support_score,
 )
-from qa.extractive import NO_ANSWER
-from qa.types import Answer, Chunk, Passage
+from qa.types import NO_ANSWER, Answer, Chunk, Passage
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_7383d27b375f9d56.txt"
 SOURCE = "000_7383d27b375f9d56.txt"

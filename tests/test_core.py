@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import IndexError_, QuestionError, SourceError
-from qa.extractive import NO_ANSWER
+from qa.types import NO_ANSWER
 
 SEED_NAME = "000_7383d27b375f9d56.txt"
 
@@ -140,7 +140,7 @@ def test_empty_seeds_is_a_clear_error(engine, seeds_dir: Path) -> None:
 
 
 def test_foreign_index_folder_is_refused_and_kept(tmp_path: Path) -> None:
-    from qa.store import Store
+    from qa.store.chroma import Store
 
     index = tmp_path / "index"
     index.mkdir()
@@ -155,7 +155,7 @@ def test_foreign_index_folder_is_refused_and_kept(tmp_path: Path) -> None:
 
 
 def test_index_from_another_version_asks_for_rebuild(tmp_path: Path, engine) -> None:
-    from qa.store import MARKER, Store
+    from qa.store.chroma import MARKER, Store
 
     engine.refresh()
     marker = tmp_path / "index" / MARKER
@@ -195,7 +195,7 @@ def test_verify_reports_changed_and_missing_sources(engine, seeds_dir: Path) -> 
 
 
 def test_fusion_ranks_exact_terms_and_meaning(engine) -> None:
-    from qa.retrieve import Ranked, fuse
+    from qa.store.retrieve import Ranked, fuse
 
     engine.refresh()
     chunks = engine.store.all_chunks()
@@ -220,7 +220,7 @@ def test_sentence_vectors_are_safe_across_threads(embedder) -> None:
     """The chat answers many questions at once from one cache that also evicts."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from qa.extractive import SentenceVectors
+    from qa.offline.extractive import SentenceVectors
 
     vectors = SentenceVectors(embedder, capacity=5)
     texts = [f"sentence number {i} about the talks" for i in range(12)]

@@ -52,7 +52,7 @@ def test_kill_during_index_then_rerun_is_complete(seeds_dir: Path, tmp_path: Pat
     assert 0 < redone < 151  # it finished the rest, not everything again
 
     from qa.config import Settings
-    from qa.store import Store
+    from qa.store.chroma import Store
 
     store = Store.open(Settings.from_env().index_dir)
     chunks = store.all_chunks()

@@ -19,14 +19,13 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 from test_cite_model import PASSAGES, SOURCE, TEXT
 
-from qa.cite_model import CANNOT_ANSWER, NOT_SUPPORTED_NOTICE, UNSUPPORTED_TAG
 from qa.config import REPO_ROOT, Settings
 from qa.errors import ConfigError, ModelError
-from qa.extractive import NO_ANSWER
-from qa.generate_openai import ModelAnswerer, answer_messages, generate, generate_stream
-from qa.llm import ChatModel, condense
-from qa.prompts import Message, load_prompt, parse_prompt, render_prompt
-from qa.types import Answer, Chunk, Passage
+from qa.model.cite import CANNOT_ANSWER, NOT_SUPPORTED_NOTICE, UNSUPPORTED_TAG
+from qa.model.client import ChatModel, condense
+from qa.model.generate import ModelAnswerer, answer_messages, generate, generate_stream
+from qa.model.prompts import Message, load_prompt, parse_prompt, render_prompt
+from qa.types import NO_ANSWER, Answer, Chunk, Passage
 
 KEY = "sk-test-7f3c9e1a5b-SECRET-do-not-leak"
 PROMPTS = REPO_ROOT / "prompts"
@@ -422,7 +421,7 @@ def test_missing_prompt_file_names_the_file(tmp_path: Path) -> None:
 
 
 def test_extractive_path_does_not_import_llama_index_or_openai() -> None:
-    code = ("import sys, qa, qa.api, qa.cli, qa.generate_openai, qa.llm, qa.cite_model\n"
+    code = ("import sys, qa, qa.api, qa.app.cli, qa.model.generate, qa.model.client, qa.model.cite\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('llama_index', 'openai'))\n"
             "print(bad)\nassert not bad")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -438,7 +437,7 @@ def test_extractive_path_does_not_import_llama_index_or_openai() -> None:
 @pytest.fixture
 def openai_engine(server: FakeOpenAI, embedder):  # type: ignore[no-untyped-def]
     from qa.api import Engine
-    from qa.store import Store
+    from qa.store.chroma import Store
 
     settings = Settings.from_env().with_(backend="openai", base_url=server.base_url, api_key=KEY,
                                          model="fake-model")
@@ -489,7 +488,7 @@ def test_fallback_keeps_the_reason_the_offline_answer_abstains(server: FakeOpenA
 @pytest.mark.slow
 def test_qa_eval_works_with_the_openai_backend(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from qa.cli import main
+    from qa.app.cli import main
     from qa.evaluate import load_cases
 
     monkeypatch.setenv("QA_BACKEND", "openai")

@@ -14,11 +14,11 @@ import pytest
 from qa.api import Engine
 from qa.cite import verify
 from qa.config import Settings
-from qa.embed import Embedder
 from qa.errors import SourceError
-from qa.readers import read_source, supported_suffixes
-from qa.readers_rich import PAGE_BREAK
-from qa.store import Store
+from qa.sources.readers import read_source, supported_suffixes
+from qa.sources.rich import PAGE_BREAK
+from qa.store.chroma import Store
+from qa.store.embed import Embedder
 
 
 def make_pdf(pages: list[list[str]]) -> bytes:

@@ -16,16 +16,16 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
-from qa.cli import bind_warning, chat_auth
-from qa.documents import add_upload, remove_document, safe_upload_name
-from qa.errors import ConfigError, SourceError
-from qa.types import Answer, Citation, Sentence
-from qa.ui import (
+from qa.app.cli import bind_warning, chat_auth
+from qa.app.ui import (
     Turn,
     paragraph_around,
     render_answer,
     render_sources,
 )
+from qa.errors import ConfigError, SourceError
+from qa.sources.documents import add_upload, remove_document, safe_upload_name
+from qa.types import Answer, Citation, Sentence
 
 # Eight questions over the seed article and a word each correct answer must contain.
 QUESTIONS = {

@@ -137,9 +137,9 @@ def writable_app(tmp_path: Path, embedder) -> Iterator[InProcessApp]:  # type: i
     """`build_app` launched in this process over its own seeds/ copy, for tests that add files.
     Uploads are limited to 50 kB. `embedder` is the session fixture of conftest.py."""
     from qa.api import Engine
+    from qa.app.ui import build_app
     from qa.config import Settings
-    from qa.store import Store
-    from qa.ui import build_app
+    from qa.store.chroma import Store
 
     seeds = copy_seeds(tmp_path / "app_seeds")
     settings = Settings.from_env().with_(seeds_dir=seeds, index_dir=tmp_path / "app_index",

@@ -101,8 +101,8 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from qa.config import Settings
     from qa.cite import verify
+    from qa.config import Settings
     from qa.errors import SourceError
     from qa.types import Answer
 
@@ -153,7 +153,7 @@ def _chat(args: argparse.Namespace) -> int:
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     from qa.api import Engine
-    from qa.ui import build_app  # imports gradio, with its analytics off
+    from qa.app.ui import build_app  # imports gradio, with its analytics off
 
     engine = Engine.from_settings(settings)
     report = engine.refresh()

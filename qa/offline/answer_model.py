@@ -1,6 +1,6 @@
-"""The learned part of the offline answerer: a handful of weights over `qa.features`.
+"""The learned part of the offline answerer: a handful of weights over `qa.offline.features`.
 
-Two small linear models, fitted by `bench/calibrate.py` on the question sets in `eval/` and kept in
+Two small linear models, fitted by `training/calibrate.py` on the question sets in `eval/` and kept in
 `qa/answer_model.json` (about 130 numbers; no text of any question or source is stored):
 - the ranker scores each candidate sentence (a softmax over the candidates of one question);
 - the abstainer looks at the winner (its features, its score and probability) and at the kind of
@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ConfigError
-from qa.features import FEATURES
+from qa.offline.features import FEATURES
+from qa.offline.questions import Question
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
 WH_WORDS = ("what", "which", "who", "when", "where", "why", "how")
@@ -30,16 +31,16 @@ CASE_FEATURES = FEATURES + CASE_EXTRAS
 
 
 def case_vector(matrix: np.ndarray, scores: np.ndarray, probs: np.ndarray, best: int,
-                follow_up: bool, yes_no: bool, question: str, unknown_share: float) -> np.ndarray:
+                q: Question, unknown_share: float) -> np.ndarray:
     """What the abstainer sees of a question: the winning sentence's features, how clearly it won,
     and the kind of question (its wh-word, follow-up or yes/no, the share of its words that the
     sources never use)."""
     row = matrix[best]
-    yn = float(yes_no)
+    yn = float(q.yes_no)
     runner_up = float(np.sort(probs)[-2]) if len(probs) > 1 else 0.0
-    words = set(question.lower().replace("?", " ").split())
+    words = set(q.asked.lower().replace("?", " ").split())
     return np.concatenate([row, [
-        float(scores[best]), float(probs[best]), runner_up, float(follow_up), yn,
+        float(scores[best]), float(probs[best]), runner_up, float(q.follow_up), yn,
         yn * row[FEATURES.index("rest_weakest")], yn * row[FEATURES.index("rest_coverage")],
         unknown_share, *(float(w in words) for w in WH_WORDS)]])
 
@@ -55,7 +56,7 @@ class AnswerModel:
     trained_on: tuple[str, ...] = ()
 
     def rank(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, probabilities) of the candidates, rows of `matrix` (see `qa.features`)."""
+        """(scores, probabilities) of the candidates, rows of `matrix` (see `qa.offline.features`)."""
         scores = matrix @ self.rank_weights
         e = np.exp(scores - scores.max())
         return scores, e / e.sum()
@@ -86,10 +87,10 @@ class AnswerModel:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read the answer model {path}: {exc}; reinstall qa or run "
-                              "`python bench/calibrate.py --write`") from exc
+                              "`python training/calibrate.py --write`") from exc
         if raw.get("features") != list(FEATURES) or raw.get("case_features") != list(CASE_FEATURES):
             raise ConfigError(f"the answer model {path} was fitted for other features; run "
-                              "`python bench/calibrate.py --write` to refit it")
+                              "`python training/calibrate.py --write` to refit it")
         return cls(
             rank_weights=np.asarray(raw["rank_weights"], dtype=float),
             abstain_weights=np.asarray(raw["abstain_weights"], dtype=float),

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from qa.text import fold
+from qa.offline.text import fold
 
 # One country (or union) a line: the forms a text may use for it, separated by "|". Lowercase forms
-# match any case (after `qa.text.fold`: no accents); a form with capitals matches only as
+# match any case (after `qa.offline.text.fold`: no accents); a form with capitals matches only as
 # written ("US", not "us"). Seats of power count as the country in news writing ("the Kremlin
 # said", "Washington wants").
 _TABLE = """

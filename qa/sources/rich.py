@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import SourceError
-from qa.readers import SourceText, reader, sha256_bytes
+from qa.sources.source_text import SourceText, sha256_bytes
 
 PAGE_BREAK = "\f\n\n"  # between the pages of a PDF; "\f" marks the break, "\n\n" ends the paragraph
 
@@ -52,7 +52,6 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-@reader(".pdf")
 def read_pdf(path: Path, data: bytes) -> SourceText:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -141,7 +140,6 @@ _AFTER_HEADING = 4  # a marker: the break that follows is at most a line break
 _BREAK_TEXT = {_CELL_BREAK: "\t", _LINE_BREAK: "\n", _PARA_BREAK: "\n\n"}
 
 
-@reader(".html", ".htm", ".xhtml")
 def read_html(path: Path, data: bytes) -> SourceText:
     from bs4 import BeautifulSoup
 
@@ -226,7 +224,6 @@ def _join(pieces: Iterator[str | int]) -> str:
 # ---------------------------------------------------------------------------------------------
 # DOCX
 # ---------------------------------------------------------------------------------------------
-@reader(".docx")
 def read_docx(path: Path, data: bytes) -> SourceText:
     import zipfile
 

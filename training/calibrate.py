@@ -1,16 +1,16 @@
 """Fits the offline answerer's weights (qa/answer_model.json) on question sets, and checks them.
 
-    python bench/calibrate.py eval/dev.jsonl eval/heldout.jsonl eval/train.jsonl eval/train2.jsonl
+    python training/calibrate.py eval/dev.jsonl eval/heldout.jsonl eval/train.jsonl eval/train2.jsonl
         --cv      leave one set out at a time: fit on the others, measure on it (how well the
                   weights carry over to questions they were not fitted on)
         --write   fit on all the sets given and write qa/answer_model.json
         --check eval/other/*.jsonl   measure the fitted weights on other sets (here: other
                   documents), each and all together
-    python bench/calibrate.py --fitted --check eval/sealed_docs/*.jsonl
+    python training/calibrate.py --fitted --check eval/sealed_docs/*.jsonl
                   measure qa/answer_model.json as shipped, without refitting
 
 A set over another document (`eval/other/b1a1.jsonl` beside `b1a1.txt`) is answered over that
-document alone (see bench/casesets.py).
+document alone (see training/casesets.py).
 
 What is fitted (see qa/answer_model.py): a softmax ranker over the candidate sentences' features,
 then a logistic abstainer over the winner's features, then the abstainer's threshold, chosen to
@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from casesets import Case, Engines, collect, corpus_of, placeholder_model  # noqa: E402
 
-from qa.answer_model import CASE_FEATURES, AnswerModel, case_vector  # noqa: E402
 from qa.evaluate import holds
-from qa.extractive import answer_sentences, choose  # noqa: E402
-from qa.features import FEATURES  # noqa: E402
+from qa.offline.answer_model import CASE_FEATURES, AnswerModel, case_vector  # noqa: E402
+from qa.offline.extractive import answer_sentences, choose  # noqa: E402
+from qa.offline.features import FEATURES  # noqa: E402
 
 RANK_L2 = 0.1
 ABSTAIN_L2 = 1.0
@@ -91,8 +91,8 @@ def fit(cases: list[Case], trained_on: tuple[str, ...] = ()) -> AnswerModel:
             continue
         best = choice.rows[0]
         scores, probs = plain.rank(c.analysis.matrix)
-        rows.append(case_vector(c.analysis.matrix, scores, probs, best, c.analysis.follow_up,
-                                c.analysis.yes_no, c.analysis.asked, c.analysis.unknown_share))
+        rows.append(case_vector(c.analysis.matrix, scores, probs, best, c.analysis.question,
+                                c.analysis.unknown_share))
         labels.append(float(c.right[best]))
     x, y = np.array(rows), np.array(labels)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6

@@ -18,15 +18,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.answer_model import CASE_FEATURES, AnswerModel  # noqa: E402
 from qa.api import Engine  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.embed import Embedder  # noqa: E402
 from qa.evaluate import Case as EvalCase  # noqa: E402
 from qa.evaluate import holds, load_cases  # noqa: E402
-from qa.extractive import Analysis, analyse  # noqa: E402
-from qa.features import FEATURES  # noqa: E402
-from qa.store import Store  # noqa: E402
+from qa.offline.answer_model import CASE_FEATURES, AnswerModel  # noqa: E402
+from qa.offline.extractive import Analysis, analyse  # noqa: E402
+from qa.offline.features import FEATURES  # noqa: E402
+from qa.store.chroma import Store  # noqa: E402
+from qa.store.embed import Embedder  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ def collect(engines: Engines, paths: list[Path]) -> list[Case]:
         for case in load_cases(path):
             q, history = case.turns[-1], case.turns[:-1]
             passages, query = engine.retrieve(q, history)
-            a = analyse(q, history, passages, query.asked, query.vectors[0], query.context_vector,
-                        engine.vectors, engine.lexicon())
+            a = analyse(query.question, passages, query.asked, query.vectors[0],
+                        query.context_vector, engine.vectors, engine.lexicon())
             right = np.array([case.answerable and holds(c.text, case.answers)
                               for c in a.candidates], dtype=bool)
             out.append(Case(str(path), case, a, right))

@@ -230,9 +230,10 @@ def _to_chunk(id_: str, text: str, m: dict[str, Any]) -> Chunk:
 
 
 def _http_client(url: str, chroma_settings: Any) -> Any:
+    from urllib.parse import urlparse
+
     import chromadb
     from chromadb.config import Settings as ChromaSettings
-    from urllib.parse import urlparse
 
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:

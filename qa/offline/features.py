@@ -2,7 +2,7 @@
 
 A candidate is a sentence of a retrieved passage. Its features say how well it answers the question:
 - meaning: cosine similarity of the question (and of the conversation) to the sentence read with its
-  opening pronoun resolved (`qa.resolve`). (The best clause's similarity was tried too: no gain
+  opening pronoun resolved (`qa.offline.resolve`). (The best clause's similarity was tried too: no gain
   on the question sets, for a third more model work on every new sentence.)
 - words: the IDF-weighted share of the question's content words the sentence holds (stems, with
   "Ukraine" ~ "Ukrainian"), and the same with near-synonyms by word similarity;
@@ -15,7 +15,7 @@ A candidate is a sentence of a retrieved passage. Its features say how well it a
   names the question does not already give;
 - where: the rank of its passage, the share of its words that are new to the question.
 
-`qa.answer_model` turns the rows into a ranking and an answer-or-abstain decision.
+`qa.offline.answer_model` turns the rows into a ranking and an answer-or-abstain decision.
 """
 
 from __future__ import annotations
@@ -30,23 +30,20 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.aliases import aliases, mentioned
-from qa.embed import Embedder, Encoded
-from qa.ingest import is_heading
-from qa.questions import (
+from qa.offline.aliases import aliases, mentioned
+from qa.offline.questions import (
     QUESTION_WORDS,
     WORD,
+    Question,
     actor_agreement,
-    answer_type,
     has_type,
     new_names,
-    question_actor,
-    which_focus,
     words,
 )
-from qa.resolve import resolve_from, subject
-from qa.spans import Span, sentence_spans
-from qa.text import fold
+from qa.offline.resolve import resolve_from, subject
+from qa.offline.text import fold
+from qa.sources.spans import Span, is_heading, sentence_spans
+from qa.store.embed import Embedder, Encoded
 from qa.types import Chunk, Passage
 
 FEATURES = (
@@ -278,15 +275,15 @@ def question_texts(qt: QuestionTerms, history: Sequence[str]) -> list[str]:
     return list(qt.surface.values()) + ([history[-1]] if history else [])
 
 
-def featurize(question: str, asked: str, qt: QuestionTerms, history: Sequence[str],
-              cands: Sequence[Candidate], ranks: Sequence[int], asked_encoded: Encoded,
-              question_vec: np.ndarray, context_vec: np.ndarray | None,
+def featurize(q: Question, qt: QuestionTerms, cands: Sequence[Candidate], ranks: Sequence[int],
+              asked_encoded: Encoded, question_vec: np.ndarray, context_vec: np.ndarray | None,
               vectors: SentenceVectors, lexicon: Lexicon) -> np.ndarray:
-    """The (len(cands), len(FEATURES)) feature matrix. `asked` is the question with follow-up
-    pronouns resolved (`resolve_question`: "What condition did he set?" -> "... Zelenskyy ..."),
-    `qt` its terms (`question_terms`), `asked_encoded` it through the model with its token
-    states kept; `ranks` is each candidate's passage rank."""
+    """The (len(cands), len(FEATURES)) feature matrix. `qt` are the terms of `q.asked` (the
+    question with follow-up pronouns resolved: "What condition did he set?" -> "... Zelenskyy
+    ..."), `asked_encoded` it through the model with its token states kept; `ranks` is each
+    candidate's passage rank."""
     n = len(cands)
+    asked, history = q.asked, q.history
     terms = [set(lexicon.terms(c.resolved)) for c in cands]
     before = [set(lexicon.terms(c.antecedent)) for c in cands]
     exact = np.array([[term_in(t, terms[i]) for i in range(n)] for t in qt.weights], dtype=float)
@@ -307,14 +304,14 @@ def featurize(question: str, asked: str, qt: QuestionTerms, history: Sequence[st
                   for i, c in enumerate(cands)]
     # One model call for everything new: sentences and words (the question's own texts are
     # usually embedded already, with the question: see question_texts).
-    previous = [history[-1]] if history else []
-    actor = question_actor(asked)
+    previous = [q.previous] if history else []
+    actor = q.actor
     speakers = sorted({w for c in cands for w in subject(c.resolved).split()}) if actor else []
     vectors.get(question_texts(qt, history) + [c.resolved for c in cands]
                 + sorted({w for ws in cand_words for w in ws}) + actor.split() + speakers)
     sent = vectors.get([c.resolved for c in cands])
     sim = sent @ question_vec
-    if asked != question:
+    if asked != q.text:
         question_vec = asked_encoded.vector
         sim = np.maximum(sim, sent @ question_vec)
     sim_context = np.maximum(sim, sent @ context_vec) if context_vec is not None else sim
@@ -344,7 +341,7 @@ def featurize(question: str, asked: str, qt: QuestionTerms, history: Sequence[st
     else:
         unsupported = unsupported_max = np.zeros(n)
 
-    wanted = answer_type(asked)
+    wanted = q.kind
     strong = np.array([has_type(c.text, wanted, True, asked) for c in cands], dtype=float)
     weak = np.array([has_type(c.text, wanted, False, asked) for c in cands], dtype=float)
     new_name = np.array([bool(new_names(c.text, asked)) for c in cands], dtype=float)
@@ -358,7 +355,7 @@ def featurize(question: str, asked: str, qt: QuestionTerms, history: Sequence[st
 
     same_actor = np.array([actor_agreement(actor, c.resolved, similarity) for c in cands],
                           dtype=float)
-    focus = which_focus(asked)
+    focus = q.focus
     restates = np.array([bool(focus) and term_in(lexicon.terms(focus)[-1], terms[i])
                          and not new_names(c.text, asked) for i, c in enumerate(cands)]
                         if focus and lexicon.terms(focus) else np.zeros(n), dtype=float)
@@ -380,7 +377,7 @@ def featurize(question: str, asked: str, qt: QuestionTerms, history: Sequence[st
         if following:
             after_previous[min(following, key=lambda i: cands[i].span.start)] = 1.0
     heading = np.array([c.heading for c in cands], dtype=float)
-    heading_asked = heading * bool(_ASKS_HEADING.search(asked))
+    heading_asked = heading * q.asks_heading
     columns = {"sim": sim, "sim_context": sim_context,
                "coverage": coverage, "soft_coverage": soft_coverage, "unsupported": unsupported,
                "unsupported_max": unsupported_max, "type_strong": strong, "type_weak": weak,
@@ -391,6 +388,3 @@ def featurize(question: str, asked: str, qt: QuestionTerms, history: Sequence[st
                "after_previous": after_previous, "heading": heading, "heading_asked": heading_asked}
     return np.stack([np.asarray(columns[f], dtype=float) for f in FEATURES], axis=1)
 
-
-_ASKS_HEADING = re.compile(r"\b(?:head(?:line|ing)s?|sub-?head(?:line|ing)s?|titles?)\b",
-                           re.IGNORECASE)

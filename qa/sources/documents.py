@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from qa.errors import SourceError
-from qa.readers import read_source, supported_suffixes
+from qa.sources.readers import read_source, supported_suffixes
 
 UPLOAD_SUFFIXES = supported_suffixes()  # whatever qa can read: .txt, .md, .pdf, .html, .docx
 

@@ -27,9 +27,8 @@ from functools import lru_cache
 from itertools import pairwise
 
 from qa.cite import citation_for
-from qa.extractive import NO_ANSWER, no_answer
-from qa.spans import sentence_spans
-from qa.types import Answer, Citation, Passage, Sentence
+from qa.sources.spans import sentence_spans
+from qa.types import NO_ANSWER, Answer, Citation, Passage, Sentence, no_answer
 
 __all__ = [
     "CANNOT_ANSWER",

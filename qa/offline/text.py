@@ -1,5 +1,5 @@
-"""Text normalisation shared by the question reader (`qa.questions`) and the name table
-(`qa.aliases`), which depend on it and not on each other's internals."""
+"""Text normalisation shared by the question reader (`qa.offline.questions`) and the name table
+(`qa.offline.aliases`), which depend on it and not on each other's internals."""
 
 from __future__ import annotations
 

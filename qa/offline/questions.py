@@ -1,6 +1,9 @@
 """What a question asks for, and about whom: the reading of questions that the answerer's
 features and checks share.
 
+`read_question` reads a question once into a `Question`; the features and the checks read that
+value and never re-derive it from the text. The functions it is made of:
+
 - `resolve_question`: a follow-up's "he" is the previous question's named subject;
 - `answer_type` / `has_type`: the kind of thing asked for (a year for "what year", a place for
   "where") and whether a sentence holds one the question does not already give;
@@ -14,10 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from qa.aliases import mentioned
-from qa.resolve import subject
-from qa.text import fold
+from qa.offline.aliases import mentioned
+from qa.offline.resolve import subject
+from qa.offline.text import fold
 from qa.types import Passage
 
 METONYM_SIMILARITY = 0.6  # word cosine from which two names may stand for each other
@@ -303,3 +307,45 @@ def missing_names(question: str, passages: Sequence[Passage]) -> tuple[str, ...]
 
 def words(text: str) -> list[str]:
     return [re.sub(r"[’']s$", "", w).strip("’'") for w in WORD.findall(fold(text))]
+
+
+# --- the question, read once ---------------------------------------------------------------------
+_YES_NO = re.compile(r"^(?:is|are|was|were|did|does|do|has|have|had|will|would|can|could|should)\b",
+                     re.IGNORECASE)
+_ASKS_HEADING = re.compile(r"\b(?:head(?:line|ing)s?|sub-?head(?:line|ing)s?|titles?)\b",
+                           re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the offline answerer reads it, worked out once per question."""
+
+    text: str  # as asked
+    history: tuple[str, ...]  # the earlier questions of the conversation, oldest first
+    asked: str  # with follow-up pronouns resolved ("did he" -> "did Zelenskyy")
+    kind: str | None  # the kind of thing asked for (`answer_type`)
+    actor: str  # its named subject ("Erdoğan" in "What did Erdoğan say?")
+    speaker_asked: bool  # asks what that actor said, naming the actor itself (not a resolved "he")
+    focus: str  # what a "which ...s" question asks to be named ("European leaders")
+    wants_names: bool  # only names answer it (`asks_for_names`)
+    content: str  # the thing whose content it asks for ("the root causes of the war"), or ""
+    yes_no: bool  # "Did ...?", "Is ...?"
+    asks_heading: bool  # about a headline, heading or title
+
+    @property
+    def follow_up(self) -> bool:
+        return bool(self.history)
+
+    @property
+    def previous(self) -> str:
+        """The question before this one, or ""."""
+        return self.history[-1] if self.history else ""
+
+
+def read_question(text: str, history: Sequence[str] = ()) -> Question:
+    asked = resolve_question(text, history)
+    return Question(
+        text=text, history=tuple(history), asked=asked, kind=answer_type(asked),
+        actor=question_actor(asked), speaker_asked=asks_what_actor_said(asked) and asked == text,
+        focus=which_focus(asked), wants_names=asks_for_names(asked), content=content_asked(asked),
+        yes_no=bool(_YES_NO.match(text.strip())), asks_heading=bool(_ASKS_HEADING.search(asked)))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.store import Store
+from qa.store.chroma import Store
 from qa.types import Chunk, Passage
 
 RRF_K = 60

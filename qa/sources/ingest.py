@@ -1,6 +1,6 @@
 """Files under seeds/ -> chunks with exact character offsets into each file's source text.
 
-A chunk is a run of whole sentences (see `qa.spans`) that stays under the embedding model's limit of
+A chunk is a run of whole sentences (see `qa.sources.spans`) that stays under the embedding model's limit of
 256 word pieces, so no text is ever truncated away. Chunks break preferably at paragraph ends.
 """
 
@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import SourceError
-from qa.readers import SourceText, supported_suffixes
-from qa.spans import LineIndex, Span, sentence_spans
+from qa.sources.readers import supported_suffixes
+from qa.sources.source_text import SourceText
+from qa.sources.spans import LineIndex, Span, is_heading, sentence_spans
 from qa.types import Chunk
 
 MAX_CHUNK_TOKENS = 200  # word pieces incl. [CLS]/[SEP]; the model's limit is 256
@@ -89,13 +90,6 @@ def chunk_source(source: str, doc: SourceText, count_tokens: TokenCounter) -> li
         spans = [s for s in sentence_spans(text, c.start, c.end)]
         chunks[idx : idx + 1] = [_chunk(source, doc, lines, [s]) for s in spans]
     return chunks
-
-
-def is_heading(text: str, span: Span) -> bool:
-    """A line of its own that does not end like a sentence (a title, a heading)."""
-    line_alone = (span.start == 0 or text[span.start - 1] == "\n") and (
-        span.end == len(text) or text[span.end] == "\n")
-    return line_alone and text[span.end - 1] not in ".!?:;…\"”’)"
 
 
 def _fit(text: str, span: Span, count_tokens: TokenCounter) -> Iterator[Span]:

@@ -97,3 +97,10 @@ class LineIndex:
 def line_of(text: str, offset: int) -> int:
     """1-based line number of `offset` in `text`."""
     return text.count("\n", 0, offset) + 1
+
+
+def is_heading(text: str, span: Span) -> bool:
+    """A line of its own that does not end like a sentence (a title, a heading)."""
+    line_alone = (span.start == 0 or text[span.start - 1] == "\n") and (
+        span.end == len(text) or text[span.end] == "\n")
+    return line_alone and text[span.end - 1] not in ".!?:;…\"”’)"

@@ -3,7 +3,7 @@
 The model sees the passages as `[1]`..`[k]` in the order given (best first), inside a `<sources>`
 block that the prompt declares to be data, not instructions. A passage cannot close that block
 early: tag-like text in it (`</source>`, `<sources>`) is defused before it is sent. What the model
-writes is only a claim until `qa.cite_model.cite_model_answer` has checked it.
+writes is only a claim until `qa.model.cite.cite_model_answer` has checked it.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from qa.cite_model import CANNOT_ANSWER, Similarity, cite_model_answer
 from qa.config import Settings
-from qa.extractive import no_answer
 from qa.errors import ModelError
-from qa.llm import ChatModel, condense
-from qa.prompts import Message, render_prompt
-from qa.types import Answer, Passage
+from qa.model.cite import CANNOT_ANSWER, Similarity, cite_model_answer
+from qa.model.client import ChatModel, condense
+from qa.model.prompts import Message, render_prompt
+from qa.types import Answer, Passage, no_answer
 
 __all__ = ["ModelAnswerer", "answer_messages", "format_sources", "generate", "generate_stream"]
 

@@ -1,56 +1,25 @@
 """Source files -> source text. The text returned here is what every offset in `qa` points into.
 
 .txt and .md files are their UTF-8 text, unchanged (a byte-order mark is dropped; a file in another
-encoding is decoded with a fallback and a warning). Other formats register a reader that extracts
-text; a reader may also return page starts so that citations can name a page.
+encoding is decoded with a fallback and a warning). Other formats have a reader (`qa.sources.rich`)
+that extracts text; a reader may also return page starts so that citations can name a page.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import SourceError
-
-
-@dataclass(frozen=True)
-class SourceText:
-    text: str
-    sha256: str  # of the file's bytes
-    page_starts: tuple[int, ...] = ()  # offsets where pages 2, 3, ... begin; empty: not paged
-    warnings: tuple[str, ...] = field(default=())
-
-    def page_of(self, offset: int) -> int | None:
-        if not self.page_starts:
-            return None
-        return 1 + sum(1 for s in self.page_starts if s <= offset)
-
-
-Reader = Callable[[Path, bytes], SourceText]
-_READERS: dict[str, Reader] = {}
-
-
-def reader(*suffixes: str) -> Callable[[Reader], Reader]:
-    """Registers a reader for file suffixes (lowercase, with the dot)."""
-
-    def register(fn: Reader) -> Reader:
-        for suffix in suffixes:
-            _READERS[suffix] = fn
-        return fn
-
-    return register
+from qa.sources import rich
+from qa.sources.source_text import Reader, SourceText, sha256_bytes
 
 
 def supported_suffixes() -> tuple[str, ...]:
-    _load_optional_readers()
     return tuple(sorted(_READERS))
 
 
 def read_source(path: Path, display_name: str | None = None) -> SourceText:
     """Reads one file. Raises SourceError (message names the file) when it cannot be used."""
-    _load_optional_readers()
     name = display_name or path.name
     fn = _READERS.get(path.suffix.lower())
     if fn is None:
@@ -74,11 +43,6 @@ def read_source(path: Path, display_name: str | None = None) -> SourceText:
     return source
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@reader(".txt", ".md", ".markdown", ".text")
 def read_plain_text(path: Path, data: bytes) -> SourceText:
     if b"\x00" in data[:8192]:
         raise SourceError("looks like a binary file (it contains NUL bytes), not text; "
@@ -93,10 +57,10 @@ def read_plain_text(path: Path, data: bytes) -> SourceText:
     return SourceText(text=text, sha256=sha256_bytes(data), warnings=warnings)
 
 
-def _load_optional_readers() -> None:
-    """Readers of other formats live in their own module and register on import."""
-    try:
-        import qa.readers_rich  # noqa: F401  (pdf, html, docx)
-    except ModuleNotFoundError as exc:
-        if exc.name != "qa.readers_rich":
-            raise
+_READERS: dict[str, Reader] = {
+    ".txt": read_plain_text, ".md": read_plain_text, ".markdown": read_plain_text,
+    ".text": read_plain_text,
+    ".pdf": rich.read_pdf,
+    ".html": rich.read_html, ".htm": rich.read_html, ".xhtml": rich.read_html,
+    ".docx": rich.read_docx,
+}

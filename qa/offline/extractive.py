@@ -1,8 +1,8 @@
 """The offline answerer: picks the fewest source sentences that answer the question, or abstains.
 
 No generation: every word of an answer is a sentence of a source, quoted at its exact offsets.
-`qa.features` describes each candidate sentence of the retrieved passages by a row of features;
-`qa.answer_model` (weights fitted on eval/ by bench/calibrate.py) ranks them and decides whether the
+`qa.offline.features` describes each candidate sentence of the retrieved passages by a row of features;
+`qa.offline.answer_model` (weights fitted on eval/ by training/calibrate.py) ranks them and decides whether the
 winner answers the question at all. A second sentence joins when the ranker finds it nearly as
 likely.
 A few checks overrule the model, because no sentence can answer the question when they fail:
@@ -14,15 +14,13 @@ A few checks overrule the model, because no sentence can answer the question whe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answer_model import AnswerModel, case_vector
-from qa.embed import Encoded
-from qa.features import (
+from qa.offline.answer_model import AnswerModel, case_vector
+from qa.offline.features import (
     FEATURES,
     Candidate,
     Lexicon,
@@ -33,38 +31,20 @@ from qa.features import (
     question_terms,
     term_in,
 )
-from qa.questions import (
-    answer_type,
-    asks_for_names,
-    asks_what_actor_said,
-    content_asked,
-    missing_names,
-    question_actor,
-    resolve_question,
-    says_what_it_is,
-)
-from qa.resolve import subject
-from qa.text import fold
-from qa.types import Answer, Backend, Passage
+from qa.offline.questions import Question, missing_names, says_what_it_is
+from qa.offline.resolve import subject
+from qa.offline.text import fold
+from qa.store.embed import Encoded
+from qa.types import Passage
 
-__all__ = ["NO_ANSWER", "Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
-           "answer_sentences", "checks", "choose", "decide", "no_answer", "pick"]
+__all__ = ["Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
+           "answer_sentences", "checks", "choose", "decide", "pick"]
 
-NO_ANSWER = "The sources do not answer this question."
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
 # "Turkish President ...").
 STRICT_TYPES = ("number", "duration", "year", "date", "clock", "time", "place", "place_name")
 SHORTLIST = 14  # candidate sentences scored per question (see _shortlist)
 PASSAGE_RANK_WEIGHT = 0.5  # in the shortlist prior: the best passage's sentences get +0.5
-_YES_NO = re.compile(r"^(?:is|are|was|were|did|does|do|has|have|had|will|would|can|could|should)\b",
-                     re.IGNORECASE)
-
-
-def no_answer(question: str, standalone_question: str, backend: Backend = "extractive",
-              notice: str = "") -> Answer:
-    """The fixed result for a question the sources do not answer (`supported=False`)."""
-    return Answer(question=question, text=NO_ANSWER, supported=False,
-                  standalone_question=standalone_question, backend=backend, notice=notice)
 
 
 @dataclass(frozen=True)
@@ -91,40 +71,32 @@ class Pick:
 class Analysis:
     """What the answerer worked out about one question before deciding."""
 
-    question: str
-    asked: str  # the question, follow-up pronouns resolved ("did he" -> "did Zelenskyy")
+    question: Question
     candidates: tuple[Candidate, ...]
     matrix: np.ndarray  # (len(candidates), len(FEATURES))
     missing: tuple[str, ...]  # names/numbers of the question not found in the retrieved text
-    follow_up: bool
-    yes_no: bool
     unknown_share: float  # weight share of the question's words that the sources never use
 
 
-def pick(question: str, history: Sequence[str], passages: Sequence[Passage], asked: Encoded,
-         question_vec: np.ndarray, context_vec: np.ndarray | None,
-         vectors: SentenceVectors, lexicon: Lexicon, model: AnswerModel) -> Pick:
-    """Chooses the answer sentences for `question`, or none when the passages do not answer it.
-    `asked` is the question with follow-up pronouns resolved, through the model (see
-    `qa.features.featurize`)."""
-    return decide(analyse(question, history, passages, asked, question_vec, context_vec, vectors,
-                          lexicon), model)
+def pick(q: Question, passages: Sequence[Passage], asked: Encoded, question_vec: np.ndarray,
+         context_vec: np.ndarray | None, vectors: SentenceVectors, lexicon: Lexicon,
+         model: AnswerModel) -> Pick:
+    """Chooses the answer sentences for `q`, or none when the passages do not answer it. `asked`
+    is `q.asked` through the model (see `qa.offline.features.featurize`)."""
+    return decide(analyse(q, passages, asked, question_vec, context_vec, vectors, lexicon), model)
 
 
-def analyse(question: str, history: Sequence[str], passages: Sequence[Passage], asked: Encoded,
-            question_vec: np.ndarray, context_vec: np.ndarray | None,
-            vectors: SentenceVectors, lexicon: Lexicon) -> Analysis:
-    resolved = resolve_question(question, history)
-    qt = question_terms(resolved, history, lexicon)  # read once, used by all that follows
+def analyse(q: Question, passages: Sequence[Passage], asked: Encoded, question_vec: np.ndarray,
+            context_vec: np.ndarray | None, vectors: SentenceVectors,
+            lexicon: Lexicon) -> Analysis:
+    qt = question_terms(q.asked, q.history, lexicon)  # read once, used by all that follows
     cands = _shortlist(candidates(passages), passages, qt, lexicon)
     rank = {p.chunk.id: i for i, p in enumerate(passages)}
-    matrix = (featurize(question, resolved, qt, history, cands, [rank[c.chunk.id] for c in cands],
-                        asked, question_vec, context_vec, vectors, lexicon)
+    matrix = (featurize(q, qt, cands, [rank[c.chunk.id] for c in cands], asked, question_vec,
+                        context_vec, vectors, lexicon)
               if cands else np.zeros((0, len(FEATURES))))
     unknown = sum(w for t, w in qt.weights.items() if t not in lexicon.vocabulary) / qt.total
-    return Analysis(question, resolved, tuple(cands), matrix, missing_names(question, passages),
-                    follow_up=bool(history), yes_no=bool(_YES_NO.match(question.strip())),
-                    unknown_share=unknown)
+    return Analysis(q, tuple(cands), matrix, missing_names(q.text, passages), unknown)
 
 
 @dataclass(frozen=True)
@@ -169,8 +141,7 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
             analysis.candidates[runner_up].heading
             and not f[runner_up, FEATURES.index("heading_asked")]):
         rows.append(runner_up)
-    confidence = model.confidence(case_vector(f, scores, probs, best, analysis.follow_up,
-                                              analysis.yes_no, analysis.asked,
+    confidence = model.confidence(case_vector(f, scores, probs, best, analysis.question,
                                               analysis.unknown_share))
     return Choice(tuple(rows), confidence, tuple(ruled_out(best)), stepped_over)
 
@@ -189,8 +160,8 @@ def answer_sentences(analysis: Analysis, choice: Choice) -> tuple[Candidate, ...
     asks who, the sentence naming whom a chosen "He blamed Kyiv ..." means by "he" (unless the
     question names that person itself: "Whom does Putin blame?")."""
     chosen = [analysis.candidates[i] for i in choice.rows]
-    if answer_type(analysis.asked) == "person":
-        asked = fold(analysis.asked)
+    if analysis.question.kind == "person":
+        asked = fold(analysis.question.asked)
         for c in list(chosen):
             if c.named_in is not None and not any(
                     fold(w) in asked for w in subject(c.named_in.text).split() if len(w) > 2):
@@ -208,22 +179,22 @@ def checks(analysis: Analysis, speakers: np.ndarray | None) -> list[tuple[np.nda
     the user when the answer fails it. `speakers` is `_possible_speakers(analysis)`, which the
     caller has already worked out. (Ranking only among the candidates that pass them all was
     tried: it finds a wrong sentence of the right kind for as many traps as it rescues answers.)"""
-    f, asked = analysis.matrix, analysis.asked
+    f, q = analysis.matrix, analysis.question
     out = []
-    wanted = answer_type(asked)
-    if wanted in STRICT_TYPES and (wanted != "place" or "where" in asked.lower()):
+    wanted = q.kind
+    if wanted in STRICT_TYPES and (wanted != "place" or "where" in q.asked.lower()):
         out.append((f[:, FEATURES.index("type_strong")] > 0,
                     f"the passages on this give no {_KIND_WORDS[wanted]} that the question does "
                     "not already state"))
-    if asks_for_names(asked):
+    if q.wants_names:
         out.append((f[:, FEATURES.index("new_name")] > 0,
                     "the passages on this name no one that the question does not already name"))
-    thing = content_asked(asked)
+    thing = q.content
     if thing:
         out.append((np.array([says_what_it_is(c.text, thing) for c in analysis.candidates]),
                     f"the sources mention {thing} but do not say what {_it(thing)}"))
     if speakers is not None:
-        out.append((speakers, f"the sources do not say what {question_actor(asked)} said"))
+        out.append((speakers, f"the sources do not say what {q.actor} said"))
     return out
 
 
@@ -235,7 +206,7 @@ def _it(thing: str) -> str:
 def _possible_speakers(analysis: Analysis) -> np.ndarray | None:
     """For "What did Erdoğan say?" (the speaker named, not a resolved "he"): per candidate, whether
     Erdoğan may be its speaker. None for other questions."""
-    if not (asks_what_actor_said(analysis.asked) and analysis.asked == analysis.question):
+    if not analysis.question.speaker_asked:
         return None
     return analysis.matrix[:, FEATURES.index("same_actor")] >= 0
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import SourceError
-from qa.ingest import SeedFile, chunk_source, discover, file_sha256
-from qa.readers import read_source
-from qa.store import FileRecord, Store
+from qa.sources.ingest import SeedFile, chunk_source, discover, file_sha256
+from qa.sources.readers import read_source
+from qa.store.chroma import FileRecord, Store
 from qa.types import IndexReport
 
 log = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # set before gradio 
 import gradio as gr  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
-from qa.documents import UPLOAD_SUFFIXES, add_upload, remove_document  # noqa: E402
 from qa.errors import QAError  # noqa: E402
+from qa.sources.documents import UPLOAD_SUFFIXES, add_upload, remove_document  # noqa: E402
 from qa.types import Answer, Citation, IndexReport  # noqa: E402
 
 __all__ = ["build_app", "paragraph_around", "render_answer", "render_sources"]
@@ -228,84 +228,12 @@ def _report_line(report: IndexReport) -> str:
 
 # ----------------------------------------------------------------------------------------- the app
 
-_CSS = """
-.qa-title h1 { font-size: 1.4rem; margin: 0; }
-.qa-title p { margin: .15rem 0 0; opacity: .7; }
-.qa-question { white-space: pre-wrap; }
-.qa-answer { line-height: 1.6; }
-a.qa-cite { display: inline-block; min-width: 1.5em; padding: 0 .3em; margin-left: .05em;
-  border-radius: .7em; background: var(--primary-100); color: var(--primary-800) !important;
-  font-size: .78em; font-weight: 700; line-height: 1.5; text-align: center; vertical-align: .08em;
-  text-decoration: none !important; cursor: pointer; }
-a.qa-cite:hover, a.qa-cite:focus { background: var(--primary-200); outline: none; }
-.qa-unsupported { color: var(--body-text-color-subdued); font-style: italic; padding-left: .7em;
-  border-left: 3px solid #a8a29e; }
-.qa-badge { display: inline-block; margin-right: .35em; padding: .05em .55em; border-radius: .4em;
-  background: #e7e5e4; color: #44403c; font-size: .75em; font-style: normal; font-weight: 700; }
-.qa-weak { text-decoration: underline dotted #a8a29e; text-underline-offset: 3px; }
-.qa-notice { margin-top: .4em; font-size: .8em; opacity: .75; }
-.qa-error { color: #b91c1c; }
-.qa-caret { opacity: .5; animation: qa-blink 1s steps(2) infinite; }
-@keyframes qa-blink { 50% { opacity: 0; } }
-#qa-sources .html-container { padding: 0; }
-.qa-sources { height: 612px; overflow-y: auto; box-sizing: border-box; padding: 0 1em .6em;
-  border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
-  background: var(--background-fill-secondary); }
-.qa-sources-title { position: sticky; top: 0; z-index: 1; margin: 0 -1em .2em;
-  padding: .6em 1em .4em; font-size: 1rem; font-weight: 700;
-  background: var(--background-fill-secondary); }
-.qa-for { margin: 0 0 .7em; font-size: .85rem; opacity: .75; }
-.qa-empty { opacity: .7; font-style: italic; }
-.qa-card { margin: 0 0 .7em; padding: .65em .85em; border: 1px solid var(--border-color-primary);
-  border-radius: 10px; background: var(--background-fill-primary); scroll-margin-top: 3em;
-  transition: border-color .2s, box-shadow .2s; }
-.qa-card.qa-active { border-color: var(--primary-500); box-shadow: 0 0 0 3px var(--primary-100); }
-.qa-card header { display: flex; gap: .5em; align-items: baseline; margin-bottom: .35em;
-  font-size: .85em; }
-.qa-num { padding: 0 .5em; border-radius: .7em; background: var(--primary-100);
-  color: var(--primary-800); font-weight: 700; }
-.qa-file { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.qa-where { margin-left: auto; white-space: nowrap; opacity: .7; }
-.qa-card-note { margin-bottom: .3em; font-size: .8em; color: #b45309; }
-.qa-passage { margin: 0; white-space: pre-wrap; line-height: 1.6; font-size: .92em;
-  color: var(--body-text-color-subdued); }
-.qa-quote { padding: .05em .12em; border-radius: 3px; background: #fef08a; color: #1c1917; }
-.qa-card.qa-active .qa-quote { background: #fde047; box-shadow: 0 0 0 1px #facc15; }
-.dark a.qa-cite, .dark .qa-num { background: var(--primary-800);
-  color: var(--primary-100) !important; }
-.dark .qa-badge { background: #44403c; color: #e7e5e4; }
-"""
+_HERE = Path(__file__).parent
 
-# Runs once per page: clicking [n] shows the sources of that answer and brings card n into view;
-# clicking elsewhere in an answer shows its sources.
-_JS = """
-(() => {
-  if (window.__qaChat) return;
-  window.__qaChat = true;
-  function show(turn, n) {
-    const panel = document.querySelector('.qa-sources');
-    if (!panel) return;
-    panel.querySelectorAll('.qa-turn').forEach(s => { s.hidden = s.dataset.turn !== turn; });
-    panel.querySelectorAll('.qa-card.qa-active').forEach(c => c.classList.remove('qa-active'));
-    const card = n == null ? null : document.getElementById('qa-src-' + turn + '-' + n);
-    if (!card) { panel.scrollTop = 0; return; }
-    card.classList.add('qa-active');
-    card.scrollIntoView({block: 'center', behavior: 'smooth'});
-  }
-  document.addEventListener('click', (ev) => {
-    const el = ev.target instanceof Element ? ev.target : null;
-    const cite = el && el.closest('a.qa-cite');
-    if (cite) {
-      ev.preventDefault();
-      ev.stopPropagation();
-      show(cite.dataset.turn, cite.dataset.n);
-      return;
-    }
-    const answer = el && el.closest('.qa-answer[data-turn]');
-    if (answer) show(answer.dataset.turn, null);
-  }, true);
-})();
-"""
+
+def _asset(name: str) -> str:
+    """The chat's stylesheet or script, kept as real files beside this module."""
+    return (_HERE / name).read_text(encoding="utf-8")
 
 
 def _pieces(result: Answer | Iterable[str | Answer]) -> Iterable[str | Answer]:
@@ -433,7 +361,8 @@ def build_app(
                     with gr.Column(scale=4, min_width=320):
                         sources = gr.HTML(render_sources([], engine.source_text),
                                           elem_id="qa-sources", js_on_load=None,
-                                          head=f"<style>{_CSS}</style><script>{_JS}</script>")
+                                          head=(f"<style>{_asset('chat.css')}</style>"
+                                                f"<script>{_asset('chat.js')}</script>"))
             with gr.Tab("Documents", id="documents"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
