@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +17,12 @@ import numpy as np
 from qa.cite import citation_for, with_marker
 from qa.cite import verify as verify_citations
 from qa.config import MAX_QUESTION_CHARS, Settings
-from qa.errors import QuestionError, SourceError
+from qa.errors import JudgeError, QuestionError, SourceError
 from qa.model.generate import ModelAnswerer
 from qa.offline.answer_model import AnswerModel
 from qa.offline.extractive import Lexicon, Pick, SentenceVectors, pick
 from qa.offline.features import question_terms, question_texts
+from qa.offline.judge import Judge, judge_from_settings
 from qa.offline.questions import Question, read_question
 from qa.sources.readers import read_source
 from qa.store.chroma import Store
@@ -53,7 +54,9 @@ class Engine:
     """
 
     def __init__(self, settings: Settings, store: Store, embedder: Embedder,
-                 answer_model: AnswerModel | None = None) -> None:
+                 answer_model: AnswerModel | None = None, judge: Judge | None = None) -> None:
+        """`judge`: the reader model; by default the one QA_JUDGE names, loaded on the first
+        question that needs it (a failure to load it is told in that answer's notice)."""
         self.settings = settings
         self.store = store
         self.embedder = embedder
@@ -64,6 +67,9 @@ class Engine:
         self._seen_files: tuple | None = None  # (path, size, mtime) of seeds/ at the last check
         self._index_lock = threading.Lock()
         self._bulk: list[BulkEmbedder] = []
+        self._judge = judge
+        self._judge_tried = judge is not None or settings.judge == "off"
+        self._judge_notice = ""
         # QA_BACKEND=openai: a model writes the answer (checked by qa.model.cite); on any model
         # failure the extractive answer is given instead, with a notice that says why.
         self._model = None if settings.backend != "openai" else ModelAnswerer(
@@ -148,9 +154,34 @@ class Engine:
 
     def _answer_extractive(self, question: str, history: list[str]) -> Answer:
         passages, query, lexicon = self._retrieve(question, history)
-        chosen = pick(query.question, passages, query.asked, query.vectors[0],
-                      query.context_vector, self.vectors, lexicon, self.answer_model)
-        return answer_from_pick(question, query.standalone, chosen)
+        judge = self.judge()
+        try:
+            chosen = pick(query.question, passages, query.asked, query.vectors[0],
+                          query.context_vector, self.vectors, lexicon, self.answer_model, judge)
+            notice = self._judge_notice
+        except JudgeError as exc:  # the reader failed mid-question: answer without it, say so
+            chosen = pick(query.question, passages, query.asked, query.vectors[0],
+                          query.context_vector, self.vectors, lexicon, self.answer_model)
+            notice = f"{exc}; answered without the reader model"
+        result = answer_from_pick(question, query.standalone, chosen)
+        if notice:
+            result = replace(result, notice="; ".join(n for n in (result.notice, notice) if n))
+        return result
+
+    def judge(self) -> Judge | None:
+        """The reader model (QA_JUDGE), loaded once; None when off or when it cannot be had (then
+        `_judge_notice` says why, and answers carry it)."""
+        if self.answer_model.judge is None:  # never fitted with a reader: nothing to ask it
+            return None
+        if not self._judge_tried:
+            with self._index_lock:
+                if not self._judge_tried:
+                    try:
+                        self._judge = judge_from_settings(self.settings)
+                    except JudgeError as exc:
+                        self._judge_notice = f"{exc}; answered without the reader model"
+                    self._judge_tried = True
+        return self._judge
 
     def answer_stream(self, question: str, history: Sequence[str] | None = None
                       ) -> Iterator[str | Answer]:

@@ -15,6 +15,8 @@
 | QA_HOST, QA_PORT  | where `qa chat` listens                                   | 127.0.0.1, 7860      |
 | QA_AUTH           | `user:password` to require a login in the chat            | (no login)           |
 | QA_MAX_UPLOAD_MB  | largest file the chat accepts                             | 20                   |
+| QA_JUDGE          | reader model of the offline answerer: local, openai, off  | local if installed, else off |
+| QA_MODEL_DIR      | where the reader model's file is joined and checked       | ~/.cache/qa/models   |
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ from qa.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_QUESTION_CHARS = 4000
+
+
+def default_model_dir() -> Path:
+    """Outside the repository: the user's cache folder (XDG_CACHE_HOME, else ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa" / "models"
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ class Settings:
     port: int = 7860
     auth: str = field(default="", repr=False)
     max_upload_mb: float = 20.0
+    judge: str = "auto"  # local | openai | off; auto: local when installed, else off
+    model_dir: Path = field(default_factory=default_model_dir)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,10 +79,19 @@ class Settings:
             port=_number(env, "QA_PORT", 7860, int, minimum=0),
             auth=env.get("QA_AUTH", ""),
             max_upload_mb=_number(env, "QA_MAX_UPLOAD_MB", 20.0, float, minimum=0.001),
+            judge=_judge(env),
+            model_dir=Path(env.get("QA_MODEL_DIR", "").strip() or default_model_dir()),
         )
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _judge(env: Mapping[str, str]) -> str:
+    judge = env.get("QA_JUDGE", "").strip().lower() or "auto"
+    if judge not in ("auto", "local", "openai", "off"):
+        raise ConfigError(f"QA_JUDGE={judge!r} is not known: use 'local', 'openai' or 'off'")
+    return judge
 
 
 def _number(env: Mapping[str, str], name: str, default, kind, *, minimum):  # type: ignore[no-untyped-def]

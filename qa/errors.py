@@ -7,7 +7,9 @@ says what went wrong and what to do. The CLI and the chat print `str(error)`, ne
     ├── SourceError       seeds/ is empty or missing, or a source file cannot be used
     ├── IndexError_       index/ is unreadable, foreign, or from an older version
     ├── StoreError        the Chroma server is down or answers wrongly
-    └── ModelError        the language-model endpoint is down, slow, refuses, or answers garbage
+    ├── ModelError        the language-model endpoint is down, slow, refuses, or answers garbage
+    └── JudgeError        the reader model is missing, corrupt, or cannot run (answers fall back to
+                          QA_JUDGE=off with a notice)
 """
 
 from __future__ import annotations
@@ -39,3 +41,8 @@ class StoreError(QAError):
 
 class ModelError(QAError):
     """The OpenAI-compatible model endpoint failed: down, timeout, HTTP error, unusable reply."""
+
+
+class JudgeError(QAError):
+    """The reader model that judges sentences cannot be used: its weights are missing, corrupt or
+    unwritable, its runtime is absent, or the endpoint asked instead (QA_JUDGE=openai) fails."""

@@ -26,6 +26,9 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(SEED, seeds / SEED.name)
     monkeypatch.setenv("QA_SEEDS_DIR", str(seeds))
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
+    # The rule-based answerer by default: the reader model (~1 s a question) is exercised by
+    # tests/test_judge.py, which asks for it explicitly.
+    monkeypatch.setenv("QA_JUDGE", "off")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from qa.errors import ConfigError, ModelError
 from qa.model.cite import CANNOT_ANSWER, NOT_SUPPORTED_NOTICE, UNSUPPORTED_TAG
 from qa.model.client import ChatModel, condense
 from qa.model.generate import ModelAnswerer, answer_messages, generate, generate_stream
-from qa.model.prompts import Message, load_prompt, parse_prompt, render_prompt
+from qa.prompts import Message, load_prompt, parse_prompt, render_prompt
 from qa.types import NO_ANSWER, Answer, Chunk, Passage
 
 KEY = "sk-test-7f3c9e1a5b-SECRET-do-not-leak"

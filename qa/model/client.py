@@ -23,7 +23,7 @@ from typing import Any, Self
 
 from qa.config import Settings
 from qa.errors import ConfigError, ModelError
-from qa.model.prompts import Message, render_prompt
+from qa.prompts import Message, render_prompt
 
 __all__ = ["ChatModel", "condense"]
 

@@ -17,7 +17,7 @@ from qa.config import Settings
 from qa.errors import ModelError
 from qa.model.cite import CANNOT_ANSWER, Similarity, cite_model_answer
 from qa.model.client import ChatModel, condense
-from qa.model.prompts import Message, render_prompt
+from qa.prompts import Message, render_prompt
 from qa.types import Answer, Passage, no_answer
 
 __all__ = ["ModelAnswerer", "answer_messages", "format_sources", "generate", "generate_stream"]

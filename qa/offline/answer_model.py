@@ -46,6 +46,24 @@ def case_vector(matrix: np.ndarray, scores: np.ndarray, probs: np.ndarray, best:
 
 
 @dataclass(frozen=True)
+class JudgeWeights:
+    """How the reader model's verdicts enter the decision (`qa.offline.extractive.judged`), fitted
+    by `training/fit_judge.py` on question sets over many documents."""
+
+    candidates: int  # how many of the ranker's first candidates the judge reads
+    rank_weight: float  # weight of the judge's log-odds against the ranker's log-probability
+    bias: float  # the answer-or-abstain score: bias + ranker_weight * the ranker's confidence
+    ranker_weight: float  # ... + judge_weight * the judge's log-odds for the winner; >= 0 answers
+    judge_weight: float
+    waive: float  # P(yes) from which the checks on the kind of answer do not overrule
+    model: str = ""  # the reader model it was fitted with
+
+    def to_json(self) -> dict[str, object]:
+        return {k: (round(v, 6) if isinstance(v, float) else v)
+                for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
 class AnswerModel:
     rank_weights: np.ndarray  # (len(FEATURES),)
     abstain_weights: np.ndarray  # (len(CASE_FEATURES) + 1,): standardised inputs, then the bias
@@ -54,6 +72,7 @@ class AnswerModel:
     threshold: float  # answer when the abstainer's score is at least this
     second_ratio: float  # add the runner-up when its probability is this close to the winner's
     trained_on: tuple[str, ...] = ()
+    judge: JudgeWeights | None = None  # None: never fitted with a reader model
 
     def rank(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(scores, probabilities) of the candidates, rows of `matrix` (see `qa.offline.features`)."""
@@ -76,6 +95,7 @@ class AnswerModel:
             "abstain_scale": self.abstain_scale.round(6).tolist(),
             "threshold": round(self.threshold, 6), "second_ratio": self.second_ratio,
             "trained_on": list(self.trained_on),
+            **({"judge": self.judge.to_json()} if self.judge else {}),
         }
 
     def save(self, path: Path = MODEL_FILE) -> None:
@@ -98,4 +118,5 @@ class AnswerModel:
             abstain_scale=np.asarray(raw["abstain_scale"], dtype=float),
             threshold=float(raw["threshold"]), second_ratio=float(raw["second_ratio"]),
             trained_on=tuple(raw.get("trained_on", ())),
+            judge=JudgeWeights(**raw["judge"]) if raw.get("judge") else None,
         )

@@ -14,8 +14,9 @@ A few checks overrule the model, because no sentence can answer the question whe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from qa.offline.features import (
     question_terms,
     term_in,
 )
+from qa.offline.judge import Judge, Pair
 from qa.offline.questions import Question, missing_names, says_what_it_is
 from qa.offline.resolve import subject
 from qa.offline.text import fold
@@ -43,6 +45,7 @@ __all__ = ["Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse"
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
 # "Turkish President ...").
 STRICT_TYPES = ("number", "duration", "year", "date", "clock", "time", "place", "place_name")
+NEVER_MENTIONED = "the sources never mention"
 SHORTLIST = 14  # candidate sentences scored per question (see _shortlist)
 PASSAGE_RANK_WEIGHT = 0.5  # in the shortlist prior: the best passage's sentences get +0.5
 
@@ -80,10 +83,11 @@ class Analysis:
 
 def pick(q: Question, passages: Sequence[Passage], asked: Encoded, question_vec: np.ndarray,
          context_vec: np.ndarray | None, vectors: SentenceVectors, lexicon: Lexicon,
-         model: AnswerModel) -> Pick:
+         model: AnswerModel, judge: Judge | None = None) -> Pick:
     """Chooses the answer sentences for `q`, or none when the passages do not answer it. `asked`
     is `q.asked` through the model (see `qa.offline.features.featurize`)."""
-    return decide(analyse(q, passages, asked, question_vec, context_vec, vectors, lexicon), model)
+    return decide(analyse(q, passages, asked, question_vec, context_vec, vectors, lexicon), model,
+                  judge)
 
 
 def analyse(q: Question, passages: Sequence[Passage], asked: Encoded, question_vec: np.ndarray,
@@ -109,6 +113,9 @@ class Choice:
     # The checks that the ranker's first sentence failed when the runner-up stepped in: what to
     # tell the user if the runner-up is not convincing either.
     stepped_over: tuple[str, ...] = ()
+    ranked: tuple[int, ...] = ()  # every row the ranker allows, best first
+    probs: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the ranker's, per row
+    overruled: tuple[tuple[str, ...], ...] = ()  # per row: the checks that rule it out
 
 
 def choose(analysis: Analysis, model: AnswerModel) -> Choice:
@@ -143,16 +150,62 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
         rows.append(runner_up)
     confidence = model.confidence(case_vector(f, scores, probs, best, analysis.question,
                                               analysis.unknown_share))
-    return Choice(tuple(rows), confidence, tuple(ruled_out(best)), stepped_over)
+    allowed = tuple(i for i in order if ok is None or not ok.any() or ok[i])
+    overruled = tuple(tuple(ruled_out(i)) for i in range(len(analysis.candidates)))
+    return Choice(tuple(rows), confidence, tuple(ruled_out(best)), stepped_over, allowed, probs,
+                  overruled)
 
 
-def decide(analysis: Analysis, model: AnswerModel) -> Pick:
+def decide(analysis: Analysis, model: AnswerModel, judge: Judge | None = None) -> Pick:
+    """The answer sentences, or none. With a `judge` (and judge weights in `model`), the reader
+    model reads the ranker's first few candidates and has the last word (see `judged`)."""
     if not analysis.candidates:
         return Pick((), float("-inf"))
     choice = choose(analysis, model)
+    if judge is not None and model.judge is not None:
+        choice = judged(analysis, model, choice, judge.probabilities(
+            analysis.question.asked, [_pair(analysis.candidates[i])
+                                      for i in choice.ranked[:model.judge.candidates]]))
     if choice.reasons or choice.confidence < 0:
         return Pick((), choice.confidence, choice.reasons or choice.stepped_over)
     return Pick(answer_sentences(analysis, choice), choice.confidence)
+
+
+def _pair(c: Candidate) -> Pair:
+    return Pair(c.resolved, c.antecedent)
+
+
+def judged(analysis: Analysis, model: AnswerModel, choice: Choice,
+           p_yes: Sequence[float]) -> Choice:
+    """The choice once the reader model has said, for each of the ranker's first candidates
+    (`choice.ranked[:len(p_yes)]`), how likely it states the answer. The winner is the best by
+    the ranker's log-probability plus the judge's log-odds; it answers when a logistic score of
+    the ranker's own confidence and the judge's log-odds for the winner says so. The checks on
+    the kind of thing asked for (a time, a number, names...) are regular expressions written for
+    news: a sentence the judge finds clearly answering is not overruled by them; a name the
+    sources never mention always overrules."""
+    params = model.judge
+    assert params is not None
+    rows = list(choice.ranked[:len(p_yes)])
+    odds = [_logit(p) for p in p_yes]
+    combined = [math.log(max(float(choice.probs[r]), 1e-12)) + params.rank_weight * o
+                for r, o in zip(rows, odds, strict=True)]
+    order = sorted(range(len(rows)), key=lambda i: -combined[i])
+    best = order[0]
+    confidence = (params.bias + params.ranker_weight * choice.confidence
+                  + params.judge_weight * odds[best])
+    reasons = tuple(r for r in choice.overruled[rows[best]]
+                    if p_yes[best] < params.waive or r.startswith(NEVER_MENTIONED))
+    chosen = [rows[best]]
+    if len(order) > 1 and p_yes[order[1]] >= params.waive and not choice.overruled[rows[order[1]]]:
+        chosen.append(rows[order[1]])
+    return replace(choice, rows=tuple(chosen), confidence=confidence, reasons=reasons,
+                   stepped_over=())
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
 
 
 def answer_sentences(analysis: Analysis, choice: Choice) -> tuple[Candidate, ...]:
@@ -214,7 +267,7 @@ def _possible_speakers(analysis: Analysis) -> np.ndarray | None:
 def _overruled(analysis: Analysis, cks: list[tuple[np.ndarray, str]], row: int) -> list[str]:
     """What rules out candidate `row` whatever the model thinks, as sentences for the user: a name
     of the question the sources never mention, and the failed checks `cks` (see `checks`)."""
-    reasons = ([f"the sources never mention {', '.join(analysis.missing)}"]
+    reasons = ([f"{NEVER_MENTIONED} {', '.join(analysis.missing)}"]
                if analysis.missing else [])
     return reasons + [why for passed, why in cks if not passed[row]]
 

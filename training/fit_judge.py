@@ -1,0 +1,184 @@
+"""Fits how the reader model's verdicts enter the offline answerer (`JudgeWeights` in
+qa/offline/answer_model.json), on question sets over many documents:
+
+    python training/fit_judge.py eval/dev.jsonl eval/heldout.jsonl eval/other/b1a1.jsonl \
+        eval/genres/*.jsonl --limit 25 --write
+
+For each case the shipped ranker and abstainer run as they are; the reader model (QA_JUDGE, the
+local model by default) reads the ranker's first `--candidates` sentences. Its verdicts are cached
+(`--cache`), so refitting after a change to the fit alone asks the model nothing. Then a grid over
+the ranking weight and the waiving threshold, a logistic fit of the answer-or-abstain score on the
+ranker's confidence and the judge's log-odds, and a threshold that best meets the bars (90 %
+answers, 85 % abstention), scored as `qa eval` scores an answer (`qa.evaluate.holds`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calibrate import fit_logistic  # noqa: E402
+from casesets import Case, Engines, collect  # noqa: E402
+
+from qa.config import Settings  # noqa: E402
+from qa.evaluate import holds  # noqa: E402
+from qa.offline.answer_model import AnswerModel, JudgeWeights  # noqa: E402
+from qa.offline.extractive import Choice, _pair, choose  # noqa: E402
+from qa.offline.judge import Judge, judge_from_settings  # noqa: E402
+
+RANK_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+WAIVES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+NEVER = "the sources never mention"
+
+
+@dataclass(frozen=True)
+class Judged:
+    case: Case
+    choice: Choice
+    rows: tuple[int, ...]  # the ranker's first candidates, read by the judge
+    p_yes: tuple[float, ...]
+
+
+def judge_cases(cases: list[Case], model: AnswerModel, judge: Judge, k: int,
+                cache_path: Path) -> list[Judged]:
+    cache: dict[str, float] = {}
+    if cache_path.exists():
+        for line in cache_path.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            cache[entry["key"]] = entry["p"]
+    out = []
+    started = time.time()
+    with cache_path.open("a", encoding="utf-8") as sink:
+        for n, c in enumerate(cases, 1):
+            if not c.analysis.candidates:
+                continue
+            choice = choose(c.analysis, model)
+            rows = choice.ranked[:k]
+            p = []
+            for r in rows:
+                pair = _pair(c.analysis.candidates[r])
+                key = json.dumps([judge.name, c.analysis.question.asked, pair.sentence,
+                                  pair.context])
+                if key not in cache:
+                    cache[key] = judge.probabilities(c.analysis.question.asked, [pair])[0]
+                    sink.write(json.dumps({"key": key, "p": cache[key]}) + "\n")
+                    sink.flush()
+                p.append(cache[key])
+            out.append(Judged(c, choice, tuple(rows), tuple(p)))
+            if n % 50 == 0:
+                print(f"  {n}/{len(cases)} cases judged ({time.time() - started:.0f} s)",
+                      file=sys.stderr)
+    return out
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def _best(j: Judged, rank_weight: float) -> int:
+    combined = [math.log(max(float(j.choice.probs[r]), 1e-12)) + rank_weight * _logit(p)
+                for r, p in zip(j.rows, j.p_yes, strict=True)]
+    return int(np.argmax(combined))
+
+
+def _overruled(j: Judged, i: int, waive: float) -> bool:
+    return any(j.p_yes[i] < waive or r.startswith(NEVER) for r in j.choice.overruled[j.rows[i]])
+
+
+def _rates(judged: list[Judged], w: JudgeWeights) -> tuple[float, float]:
+    right, refused = [], []
+    for j in judged:
+        i = _best(j, w.rank_weight)
+        score = w.bias + w.ranker_weight * j.choice.confidence + w.judge_weight * _logit(j.p_yes[i])
+        answered = score >= 0 and not _overruled(j, i, w.waive)
+        if j.case.case.answerable:
+            text = j.case.analysis.candidates[j.rows[i]].text
+            right.append(answered and holds(text, j.case.case.answers))
+        else:
+            refused.append(not answered)
+    return float(np.mean(right)), float(np.mean(refused))
+
+
+def fit(judged: list[Judged], k: int, name: str) -> tuple[JudgeWeights, tuple[float, float]]:
+    """The best weights reading the first 1..k candidates (fewer is faster: one model call each)."""
+    best: tuple[tuple[float, float], JudgeWeights, tuple[float, float]] | None = None
+    for n in range(1, k + 1):
+        fewer = [replace(j, rows=j.rows[:n], p_yes=j.p_yes[:n]) for j in judged]
+        weights, rates = _fit_reading(fewer, n, name)
+        score = (min(rates[0] / 0.90, rates[1] / 0.85) + 0.002 * (k - n), rates[0] + rates[1])
+        print(f"  reading {n}: answers {rates[0]:.1%}, abstention {rates[1]:.1%}", file=sys.stderr)
+        if best is None or score > best[0]:
+            best = (score, weights, rates)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _fit_reading(judged: list[Judged], k: int, name: str
+                 ) -> tuple[JudgeWeights, tuple[float, float]]:
+    best: tuple[tuple[float, float], JudgeWeights, tuple[float, float]] | None = None
+    for a in RANK_WEIGHTS:
+        for waive in WAIVES:
+            x, y = [], []
+            for j in judged:
+                i = _best(j, a)
+                if _overruled(j, i, waive):
+                    continue
+                x.append([j.choice.confidence, _logit(j.p_yes[i])])
+                text = j.case.analysis.candidates[j.rows[i]].text
+                y.append(float(j.case.case.answerable and holds(text, j.case.case.answers)))
+            w = fit_logistic(np.array(x), np.array(y), 1.0)
+            for shift in np.linspace(-3, 3, 61):
+                weights = JudgeWeights(k, a, float(w[2] + shift), float(w[0]), float(w[1]), waive,
+                                       name)
+                rates = _rates(judged, weights)
+                score = (min(rates[0] / 0.90, rates[1] / 0.85), rates[0] + rates[1])
+                if best is None or score > best[0]:
+                    best = (score, weights, rates)
+    assert best is not None
+    return best[1], best[2]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("sets", nargs="+", type=Path)
+    ap.add_argument("--limit", type=int, default=0, help="first N cases of each set (0: all)")
+    ap.add_argument("--candidates", type=int, default=3)
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "qa-judge.jsonl")
+    ap.add_argument("--write", action="store_true", help="save the weights into the answer model")
+    args = ap.parse_args()
+    model = AnswerModel.load()
+    settings = Settings.from_env()
+    judge = judge_from_settings(settings if settings.judge != "auto"
+                                else settings.with_(judge="local"))
+    if judge is None:
+        sys.exit("QA_JUDGE=off: nothing to fit")
+    with tempfile.TemporaryDirectory() as scratch:
+        engines = Engines(Path(scratch), model)
+        cases = []
+        for path in args.sets:
+            got = collect(engines, [path])
+            cases += got[:args.limit] if args.limit else got
+        print(f"{len(cases)} cases from {len(args.sets)} sets", file=sys.stderr)
+        judged = judge_cases(cases, model, judge, args.candidates, args.cache)
+    weights, (answers, abstain) = fit(judged, args.candidates, judge.name)
+    base = [(j.case.case.answerable, j) for j in judged]
+    print(json.dumps(weights.to_json()))
+    print(f"fitted, in sample: answers {answers:.1%}, abstention {abstain:.1%} "
+          f"({sum(a for a, _ in base)} answerable, {sum(not a for a, _ in base)} not)")
+    if args.write:
+        replace(model, judge=weights).save()
+        print("written to qa/offline/answer_model.json")
+
+
+if __name__ == "__main__":
+    main()
