@@ -24,6 +24,7 @@ from qa.offline.extractive import Lexicon, Pick, SentenceVectors, pick
 from qa.offline.features import question_terms, question_texts
 from qa.offline.questions import Question, read_question
 from qa.sources.readers import read_source
+from qa.sources.walk import inside, walk
 from qa.store.chroma import Store
 from qa.store.embed import BulkEmbedder, Embedder, Encoded, embed_for_indexing
 from qa.store.indexer import plan, update
@@ -61,7 +62,7 @@ class Engine:
         self.retriever = Retriever(store, settings.top_k)
         self.vectors = SentenceVectors(embedder)
         self._lexicon: tuple[Bm25Index, Lexicon] | None = None
-        self._seen_files: tuple | None = None  # (path, size, mtime) of seeds/ at the last check
+        self._seen_files: tuple | None = None  # file signatures of seeds/ at the last check
         self._index_lock = threading.Lock()
         self._bulk: list[BulkEmbedder] = []
         # QA_BACKEND=openai: a model writes the answer (checked by qa.model.cite); on any model
@@ -120,7 +121,10 @@ class Engine:
 
     def source_text(self, source: str) -> str:
         """The text that citation offsets of `source` point into."""
-        return read_source(self.settings.seeds_dir / source, source).text
+        path = inside(self.settings.seeds_dir, source)
+        if path is None:
+            raise SourceError(f"{source} is not a file in {self.settings.seeds_dir}")
+        return read_source(path, source).text
 
     def verify(self, answer: Answer) -> list[CitationCheck]:
         return verify_citations(answer, self.settings.seeds_dir)
@@ -234,26 +238,10 @@ def _check_question(question: str) -> str:
 
 
 def _stat_seeds(seeds_dir: Path) -> tuple:
-    """(path, size, mtime) of everything under seeds/. Runs before every question, so it walks
-    with os.scandir and sorts strings: rglob and sorting Path objects cost ~40 ms a question at
-    1,000+ files."""
-    out = []
-    folders = [str(seeds_dir)]
-    while folders:
-        try:
-            with os.scandir(folders.pop()) as entries:
-                for entry in entries:
-                    try:
-                        st = entry.stat()
-                        if entry.is_dir():
-                            folders.append(entry.path)
-                    except OSError:
-                        continue
-                    out.append((entry.path, st.st_size, st.st_mtime_ns))
-        except OSError:
-            continue
-    out.sort()
-    return tuple(out)
+    """(source, size, mtime_ns, ctime_ns, inode) of every file under seeds/, walked as indexing
+    walks it (no folder links followed, so a link loop cannot hang a question). Runs before every
+    question; ctime and inode catch an edit that puts size and mtime back (`touch -d`)."""
+    return tuple(e.signature for e in walk(seeds_dir)[0])
 
 
 # --- module-level conveniences: one shared Engine per settings ----------------------------------
