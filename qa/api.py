@@ -65,6 +65,7 @@ class Engine:
         self._seen_files: tuple | None = None  # file signatures of seeds/ at the last check
         self._index_lock = threading.Lock()
         self._bulk: list[BulkEmbedder] = []
+        self._notes: list[str] = []  # said once, in the next refresh() report
         # QA_BACKEND=openai: a model writes the answer (checked by qa.model.cite); on any model
         # failure the extractive answer is given instead, with a notice that says why.
         self._model = None if settings.backend != "openai" else ModelAnswerer(
@@ -72,11 +73,20 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None,
-                      answer_model: AnswerModel | None = None) -> Engine:
+                      answer_model: AnswerModel | None = None, *, rebuild: bool = False
+                      ) -> Engine:
+        """`rebuild`: start from an empty index without opening the old one, which may be corrupt
+        (it is moved aside; the next `refresh()` report says where)."""
         settings = settings or Settings.from_env()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        store = Store.open(settings.index_dir, settings.chroma_url)
-        return cls(settings, store, Embedder(), answer_model)
+        note = ""
+        if rebuild:
+            store, note = Store.rebuild(settings.index_dir, settings.chroma_url)
+        else:
+            store = Store.open(settings.index_dir, settings.chroma_url)
+        engine = cls(settings, store, Embedder(), answer_model)
+        engine._notes = [note] if note else []
+        return engine
 
     # --- the index -----------------------------------------------------------------------------
     def refresh(self, rebuild: bool = False,
@@ -84,15 +94,16 @@ class Engine:
         """Brings the index up to date with seeds/ (incremental; `rebuild` starts from empty).
         `on_commit(source, chunks)` reports each file as it is committed."""
         with self._index_lock:
-            note = ""
             if rebuild:
                 self.store, note = Store.rebuild(self.settings.index_dir, self.settings.chroma_url)
                 self.retriever = Retriever(self.store, self.settings.top_k)
+                self._notes.append(note)
             report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
                             self.embedder.token_counts, on_commit=on_commit)
             self._seen_files = _stat_seeds(self.settings.seeds_dir)
-            if note:
-                report = IndexReport(**{**report.__dict__, "warnings": (note, *report.warnings)})
+            notes, self._notes = tuple(n for n in self._notes if n), []
+            if notes:
+                report = IndexReport(**{**report.__dict__, "warnings": (*notes, *report.warnings)})
             return report
 
     def ensure_index(self) -> IndexReport | None:

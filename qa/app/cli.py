@@ -57,10 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine(rebuild: bool = False):  # type: ignore[no-untyped-def]
     from qa.api import Engine
 
-    return Engine.from_settings()
+    return Engine.from_settings(rebuild=rebuild)
 
 
 def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
@@ -69,12 +69,12 @@ def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
-    engine = _engine()
+    engine = _engine(rebuild=args.rebuild)  # a corrupt index is moved aside before any read
 
     def progress(source: str, chunks: int) -> None:
         print(f"  indexed {source} ({chunks} chunks)", file=sys.stderr, flush=True)
 
-    report = engine.refresh(rebuild=args.rebuild, on_commit=progress)
+    report = engine.refresh(on_commit=progress)
     _print_warnings(report.warnings)
     print(f"indexed {report.files_indexed} file(s), {report.files_unchanged} unchanged, "
           f"{report.files_removed} removed, {report.files_skipped} skipped; "
