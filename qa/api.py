@@ -23,6 +23,7 @@ from qa.offline.answer_model import AnswerModel
 from qa.offline.extractive import Lexicon, Pick, SentenceVectors, pick
 from qa.offline.features import question_terms, question_texts
 from qa.offline.questions import Question, read_question
+from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
 from qa.sources.walk import inside, walk
 from qa.store.chroma import Store
@@ -79,6 +80,8 @@ class Engine:
         (it is moved aside; the next `refresh()` report says where)."""
         settings = settings or Settings.from_env()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        if not settings.chroma_url:
+            require_folder(settings.seeds_dir)  # before index/ is created beside a wrong folder
         note = ""
         if rebuild:
             store, note = Store.rebuild(settings.index_dir, settings.chroma_url)

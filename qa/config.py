@@ -2,8 +2,8 @@
 
 | variable          | meaning                                                   | default              |
 |-------------------|-----------------------------------------------------------|----------------------|
-| QA_SEEDS_DIR      | folder of source documents                                | ./seeds              |
-| QA_INDEX_DIR      | folder of the embedded Chroma index                       | ./index              |
+| QA_SEEDS_DIR      | folder of source documents                                | seeds/ of the project folder |
+| QA_INDEX_DIR      | folder of the embedded Chroma index                       | index/ of the project folder |
 | QA_PROMPTS_DIR    | folder of prompt templates                                | prompts/ of the repo |
 | QA_TOP_K          | passages retrieved per question                           | 5                    |
 | QA_BACKEND        | `extractive` or `openai`                                  | openai if OPENAI_API_KEY is set, else extractive |
@@ -15,6 +15,11 @@
 | QA_HOST, QA_PORT  | where `qa chat` listens                                   | 127.0.0.1, 7860      |
 | QA_AUTH           | `user:password` to require a login in the chat            | (no login)           |
 | QA_MAX_UPLOAD_MB  | largest file the chat accepts                             | 20                   |
+
+The project folder (`project_dir()`) is the current folder or the nearest folder above it that
+has a `seeds/` folder; failing that, this checkout of qa when it has one; failing that, the current
+folder. So `.venv/bin/qa ask` run from elsewhere uses the project's seeds/ and index/ instead of
+creating `./index` wherever it runs; the CLI says which folder it used when it is not the current.
 """
 
 from __future__ import annotations
@@ -46,17 +51,21 @@ class Settings:
     port: int = 7860
     auth: str = field(default="", repr=False)
     max_upload_mb: float = 20.0
+    project_dir: Path | None = None  # where default seeds/ and index/ were found; None: not used
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
         env = os.environ if env is None else env
+        project = None
+        if not (env.get("QA_SEEDS_DIR") and env.get("QA_INDEX_DIR")):
+            project = project_dir(Path.cwd() if cwd is None else cwd)
         key = env.get("OPENAI_API_KEY", "")
         backend = env.get("QA_BACKEND", "").strip().lower() or ("openai" if key else "extractive")
         if backend not in ("extractive", "openai"):
             raise ConfigError(f"QA_BACKEND={backend!r} is not known: use 'extractive' or 'openai'")
         return cls(
-            seeds_dir=Path(env.get("QA_SEEDS_DIR", "seeds")),
-            index_dir=Path(env.get("QA_INDEX_DIR", "index")),
+            seeds_dir=Path(env.get("QA_SEEDS_DIR") or project / "seeds"),  # type: ignore[operator]
+            index_dir=Path(env.get("QA_INDEX_DIR") or project / "index"),  # type: ignore[operator]
             prompts_dir=Path(env.get("QA_PROMPTS_DIR", str(REPO_ROOT / "prompts"))),
             top_k=_number(env, "QA_TOP_K", 5, int, minimum=1),
             backend=backend,
@@ -69,10 +78,23 @@ class Settings:
             port=_number(env, "QA_PORT", 7860, int, minimum=0),
             auth=env.get("QA_AUTH", ""),
             max_upload_mb=_number(env, "QA_MAX_UPLOAD_MB", 20.0, float, minimum=0.001),
+            project_dir=project,
         )
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def project_dir(cwd: Path) -> Path:
+    """The folder whose seeds/ and index/ are the defaults: `cwd` or its nearest parent with a
+    seeds/ folder, else this checkout of qa if it has seeds/, else `cwd` (absolute paths)."""
+    cwd = cwd.absolute()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "seeds").is_dir():
+            return folder
+    if (REPO_ROOT / "seeds").is_dir():
+        return REPO_ROOT
+    return cwd
 
 
 def _number(env: Mapping[str, str], name: str, default, kind, *, minimum):  # type: ignore[no-untyped-def]

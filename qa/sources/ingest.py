@@ -35,9 +35,7 @@ def discover(seeds_dir: Path) -> tuple[list[SeedFile], list[str]]:
     """Supported files under `seeds_dir` (recursive, hidden files skipped, folder links not
     followed, links out of the folder skipped: `qa.sources.walk`), and warnings for the files
     that are skipped because of their type or where they point."""
-    if not seeds_dir.is_dir():
-        raise SourceError(f"the sources folder {seeds_dir} does not exist: create it and put "
-                          ".txt or .md files in it (or set QA_SEEDS_DIR)")
+    require_folder(seeds_dir)
     suffixes = set(supported_suffixes())
     entries, warnings = walk(seeds_dir)
     files = []
@@ -48,6 +46,14 @@ def discover(seeds_dir: Path) -> tuple[list[SeedFile], list[str]]:
             warnings.append(f"{e.source}: skipped, unsupported type "
                             f"(supported: {', '.join(sorted(suffixes))})")
     return files, warnings
+
+
+def require_folder(seeds_dir: Path) -> None:
+    """Raises SourceError when the documents folder is missing (checked before index/ is created
+    beside it, so a command run from the wrong folder leaves nothing behind)."""
+    if not seeds_dir.is_dir():
+        raise SourceError(f"the sources folder {seeds_dir} does not exist: create it and put "
+                          ".txt or .md files in it (or set QA_SEEDS_DIR)")
 
 
 def file_sha256(path: Path) -> str:
