@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,7 @@ from qa.model.generate import ModelAnswerer
 from qa.offline.answer_model import AnswerModel
 from qa.offline.extractive import Lexicon, Pick, SentenceVectors, pick
 from qa.offline.features import question_terms, question_texts
+from qa.offline.language import english_only_notice, foreign_language
 from qa.offline.questions import Question, read_question
 from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
@@ -67,6 +69,7 @@ class Engine:
         self._index_lock = threading.Lock()
         self._bulk: list[BulkEmbedder] = []
         self._notes: list[str] = []  # said once, in the next refresh() report
+        self._empty = False  # no chunks in the index, as of the last look at seeds/
         # QA_BACKEND=openai: a model writes the answer (checked by qa.model.cite); on any model
         # failure the extractive answer is given instead, with a notice that says why.
         self._model = None if settings.backend != "openai" else ModelAnswerer(
@@ -104,6 +107,7 @@ class Engine:
             report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
                             self.embedder.token_counts, on_commit=on_commit)
             self._seen_files = _stat_seeds(self.settings.seeds_dir)
+            self._empty = report.chunks_total == 0
             notes, self._notes = tuple(n for n in self._notes if n), []
             if notes:
                 report = IndexReport(**{**report.__dict__, "warnings": (*notes, *report.warnings)})
@@ -112,16 +116,16 @@ class Engine:
     def ensure_index(self) -> IndexReport | None:
         """Updates the index if seeds/ changed since the last look (a cheap stat check first)."""
         seen = _stat_seeds(self.settings.seeds_dir)
-        if seen == self._seen_files:
-            return None
-        with self._index_lock:
-            todo = plan(self.store, self.settings.seeds_dir)
-            report = None
-            if todo.stale:
-                report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
-                                self.embedder.token_counts, todo)
-            self._seen_files = seen
-        if self.store.count() == 0:
+        report = None
+        if seen != self._seen_files:
+            with self._index_lock:
+                todo = plan(self.store, self.settings.seeds_dir)
+                if todo.stale:
+                    report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
+                                    self.embedder.token_counts, todo)
+                self._seen_files = seen
+                self._empty = self.store.count() == 0
+        if self._empty:  # also when nothing changed since: the chat says so on every question
             raise SourceError(f"no documents are indexed: put .txt or .md files in "
                               f"{self.settings.seeds_dir} (or set QA_SEEDS_DIR)")
         return report
@@ -158,11 +162,11 @@ class Engine:
         return self.retriever.retrieve(query.texts, query.vectors, bm25=bm25), query, lexicon
 
     def answer(self, question: str, history: Sequence[str] | None = None) -> Answer:
-        question, history = _check_question(question), list(history or [])
+        question, history = _check_question(question), _check_history(history)
         self.ensure_index()
         if self._model is not None:
-            return self._model.answer(question, history)
-        return self._answer_extractive(question, history)
+            return _language_notice(self._model.answer(question, history))
+        return _language_notice(self._answer_extractive(question, history))
 
     def _answer_extractive(self, question: str, history: list[str]) -> Answer:
         passages, query, lexicon = self._retrieve(question, history)
@@ -174,9 +178,10 @@ class Engine:
                       ) -> Iterator[str | Answer]:
         """Yields pieces of the answer text as they are ready, then the final Answer."""
         if self._model is not None:  # the model's text as it writes it, then the checked Answer
-            question, history = _check_question(question), list(history or [])
+            question, history = _check_question(question), _check_history(history)
             self.ensure_index()
-            yield from self._model.answer_stream(question, history)
+            for item in self._model.answer_stream(question, history):
+                yield _language_notice(item) if isinstance(item, Answer) else item
             return
         result = self.answer(question, history)
         # The extractive answer is ready at once; it is still sent a sentence at a time so that
@@ -249,6 +254,29 @@ def _check_question(question: str) -> str:
         raise QuestionError(f"the question is {len(question):,} characters long; the limit is "
                             f"{MAX_QUESTION_CHARS:,}: ask something shorter")
     return question
+
+
+def _check_history(history: Sequence[str] | None) -> list[str]:
+    """The earlier questions, oldest first: a list of strings (a string alone is one mistake away
+    from being read as a list of characters)."""
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)) or not isinstance(history, (list, tuple)):
+        raise QuestionError("history must be a list of earlier questions (strings), oldest first")
+    if not all(isinstance(h, str) for h in history):
+        raise QuestionError("history must be a list of earlier questions (strings), oldest "
+                            "first: it holds something else")
+    return [h for h in history if h.strip()]
+
+
+def _language_notice(answer: Answer) -> Answer:
+    """A refusal of a question in another language says that qa reads English."""
+    if answer.supported:
+        return answer
+    language = foreign_language(answer.question)
+    if language is None:
+        return answer
+    return dataclasses.replace(answer, notice=english_only_notice(language))
 
 
 def _stat_seeds(seeds_dir: Path) -> tuple:
