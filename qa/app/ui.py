@@ -15,6 +15,7 @@ API for scripts: `gradio_client.Client(url).predict(question, api_name="/ask")` 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import os
@@ -420,11 +421,9 @@ def _discard_upload(path: Path) -> None:
     if root not in target.parents:
         return
     target.unlink(missing_ok=True)
-    try:
-        if target.parent != root:
+    if target.parent != root:
+        with contextlib.suppress(OSError):  # not empty: other files of the same upload
             target.parent.rmdir()  # Gradio keeps each upload in a folder of its own
-    except OSError:
-        pass
 
 
 def _assistant(body: str) -> dict[str, str]:

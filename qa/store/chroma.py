@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -278,10 +279,8 @@ def _forget_client(index_dir: Path) -> None:
         system = SharedSystemClient._identifier_to_system.pop(key, None)
         SharedSystemClient._identifier_to_refcount.pop(key, None)
         if system is not None:
-            try:
+            with contextlib.suppress(Exception):  # a broken database may fail to close
                 system.stop()
-            except Exception:  # noqa: BLE001 - a broken database may fail to close; it is moved anyway
-                pass
 
 
 def _check_marker(index_dir: Path) -> None:
