@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -23,8 +24,11 @@ from qa.offline.answer_model import AnswerModel
 from qa.offline.extractive import Lexicon, Pick, SentenceVectors, pick
 from qa.offline.features import question_terms, question_texts
 from qa.offline.judge import Judge, judge_from_settings
+from qa.offline.language import english_only_notice, foreign_language
 from qa.offline.questions import Question, read_question
+from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
+from qa.sources.walk import inside, walk
 from qa.store.chroma import Store
 from qa.store.embed import BulkEmbedder, Embedder, Encoded, embed_for_indexing
 from qa.store.indexer import plan, update
@@ -64,12 +68,14 @@ class Engine:
         self.retriever = Retriever(store, settings.top_k)
         self.vectors = SentenceVectors(embedder)
         self._lexicon: tuple[Bm25Index, Lexicon] | None = None
-        self._seen_files: tuple | None = None  # (path, size, mtime) of seeds/ at the last check
+        self._seen_files: tuple | None = None  # file signatures of seeds/ at the last check
         self._index_lock = threading.Lock()
         self._bulk: list[BulkEmbedder] = []
         self._judge = judge
         self._judge_tried = judge is not None or settings.judge == "off"
         self._judge_notice = ""
+        self._notes: list[str] = []  # said once, in the next refresh() report
+        self._empty = False  # no chunks in the index, as of the last look at seeds/
         # QA_BACKEND=openai: a model writes the answer (checked by qa.model.cite); on any model
         # failure the extractive answer is given instead, with a notice that says why.
         self._model = None if settings.backend != "openai" else ModelAnswerer(
@@ -77,11 +83,22 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None,
-                      answer_model: AnswerModel | None = None) -> Engine:
+                      answer_model: AnswerModel | None = None, *, rebuild: bool = False
+                      ) -> Engine:
+        """`rebuild`: start from an empty index without opening the old one, which may be corrupt
+        (it is moved aside; the next `refresh()` report says where)."""
         settings = settings or Settings.from_env()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        store = Store.open(settings.index_dir, settings.chroma_url)
-        return cls(settings, store, Embedder(), answer_model)
+        if not settings.chroma_url:
+            require_folder(settings.seeds_dir)  # before index/ is created beside a wrong folder
+        note = ""
+        if rebuild:
+            store, note = Store.rebuild(settings.index_dir, settings.chroma_url)
+        else:
+            store = Store.open(settings.index_dir, settings.chroma_url)
+        engine = cls(settings, store, Embedder(), answer_model)
+        engine._notes = [note] if note else []
+        return engine
 
     # --- the index -----------------------------------------------------------------------------
     def refresh(self, rebuild: bool = False,
@@ -89,30 +106,32 @@ class Engine:
         """Brings the index up to date with seeds/ (incremental; `rebuild` starts from empty).
         `on_commit(source, chunks)` reports each file as it is committed."""
         with self._index_lock:
-            note = ""
             if rebuild:
                 self.store, note = Store.rebuild(self.settings.index_dir, self.settings.chroma_url)
                 self.retriever = Retriever(self.store, self.settings.top_k)
+                self._notes.append(note)
             report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
                             self.embedder.token_counts, on_commit=on_commit)
             self._seen_files = _stat_seeds(self.settings.seeds_dir)
-            if note:
-                report = IndexReport(**{**report.__dict__, "warnings": (note, *report.warnings)})
+            self._empty = report.chunks_total == 0
+            notes, self._notes = tuple(n for n in self._notes if n), []
+            if notes:
+                report = IndexReport(**{**report.__dict__, "warnings": (*notes, *report.warnings)})
             return report
 
     def ensure_index(self) -> IndexReport | None:
         """Updates the index if seeds/ changed since the last look (a cheap stat check first)."""
         seen = _stat_seeds(self.settings.seeds_dir)
-        if seen == self._seen_files:
-            return None
-        with self._index_lock:
-            todo = plan(self.store, self.settings.seeds_dir)
-            report = None
-            if todo.stale:
-                report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
-                                self.embedder.token_counts, todo)
-            self._seen_files = seen
-        if self.store.count() == 0:
+        report = None
+        if seen != self._seen_files:
+            with self._index_lock:
+                todo = plan(self.store, self.settings.seeds_dir)
+                if todo.stale:
+                    report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
+                                    self.embedder.token_counts, todo)
+                self._seen_files = seen
+                self._empty = self.store.count() == 0
+        if self._empty:  # also when nothing changed since: the chat says so on every question
             raise SourceError(f"no documents are indexed: put .txt or .md files in "
                               f"{self.settings.seeds_dir} (or set QA_SEEDS_DIR)")
         return report
@@ -126,7 +145,10 @@ class Engine:
 
     def source_text(self, source: str) -> str:
         """The text that citation offsets of `source` point into."""
-        return read_source(self.settings.seeds_dir / source, source).text
+        path = inside(self.settings.seeds_dir, source)
+        if path is None:
+            raise SourceError(f"{source} is not a file in {self.settings.seeds_dir}")
+        return read_source(path, source).text
 
     def verify(self, answer: Answer) -> list[CitationCheck]:
         return verify_citations(answer, self.settings.seeds_dir)
@@ -146,11 +168,11 @@ class Engine:
         return self.retriever.retrieve(query.texts, query.vectors, bm25=bm25), query, lexicon
 
     def answer(self, question: str, history: Sequence[str] | None = None) -> Answer:
-        question, history = _check_question(question), list(history or [])
+        question, history = _check_question(question), _check_history(history)
         self.ensure_index()
         if self._model is not None:
-            return self._model.answer(question, history)
-        return self._answer_extractive(question, history)
+            return _language_notice(self._model.answer(question, history))
+        return _language_notice(self._answer_extractive(question, history))
 
     def _answer_extractive(self, question: str, history: list[str]) -> Answer:
         passages, query, lexicon = self._retrieve(question, history)
@@ -187,9 +209,10 @@ class Engine:
                       ) -> Iterator[str | Answer]:
         """Yields pieces of the answer text as they are ready, then the final Answer."""
         if self._model is not None:  # the model's text as it writes it, then the checked Answer
-            question, history = _check_question(question), list(history or [])
+            question, history = _check_question(question), _check_history(history)
             self.ensure_index()
-            yield from self._model.answer_stream(question, history)
+            for item in self._model.answer_stream(question, history):
+                yield _language_notice(item) if isinstance(item, Answer) else item
             return
         result = self.answer(question, history)
         # The extractive answer is ready at once; it is still sent a sentence at a time so that
@@ -264,27 +287,34 @@ def _check_question(question: str) -> str:
     return question
 
 
+def _check_history(history: Sequence[str] | None) -> list[str]:
+    """The earlier questions, oldest first: a list of strings (a string alone is one mistake away
+    from being read as a list of characters)."""
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)) or not isinstance(history, (list, tuple)):
+        raise QuestionError("history must be a list of earlier questions (strings), oldest first")
+    if not all(isinstance(h, str) for h in history):
+        raise QuestionError("history must be a list of earlier questions (strings), oldest "
+                            "first: it holds something else")
+    return [h for h in history if h.strip()]
+
+
+def _language_notice(answer: Answer) -> Answer:
+    """A refusal of a question in another language says that qa reads English."""
+    if answer.supported:
+        return answer
+    language = foreign_language(answer.question)
+    if language is None:
+        return answer
+    return dataclasses.replace(answer, notice=english_only_notice(language))
+
+
 def _stat_seeds(seeds_dir: Path) -> tuple:
-    """(path, size, mtime) of everything under seeds/. Runs before every question, so it walks
-    with os.scandir and sorts strings: rglob and sorting Path objects cost ~40 ms a question at
-    1,000+ files."""
-    out = []
-    folders = [str(seeds_dir)]
-    while folders:
-        try:
-            with os.scandir(folders.pop()) as entries:
-                for entry in entries:
-                    try:
-                        st = entry.stat()
-                        if entry.is_dir():
-                            folders.append(entry.path)
-                    except OSError:
-                        continue
-                    out.append((entry.path, st.st_size, st.st_mtime_ns))
-        except OSError:
-            continue
-    out.sort()
-    return tuple(out)
+    """(source, size, mtime_ns, ctime_ns, inode) of every file under seeds/, walked as indexing
+    walks it (no folder links followed, so a link loop cannot hang a question). Runs before every
+    question; ctime and inode catch an edit that puts size and mtime back (`touch -d`)."""
+    return tuple(e.signature for e in walk(seeds_dir)[0])
 
 
 # --- module-level conveniences: one shared Engine per settings ----------------------------------

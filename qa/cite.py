@@ -11,6 +11,7 @@ from qa.errors import SourceError
 from qa.sources.readers import read_source
 from qa.sources.source_text import SourceText
 from qa.sources.spans import line_of
+from qa.sources.walk import inside
 from qa.types import Answer, Chunk, Citation, CitationCheck
 
 _TRAILING_PUNCT = re.compile(r"[.!?…:;]+[\"'”’)\]]*$")
@@ -46,9 +47,9 @@ def verify(answer: Answer, seeds_dir: Path) -> list[CitationCheck]:
     checks = []
     for c in answer.citations:
         if c.source not in texts:
-            path = seeds_dir / c.source
+            path = inside(seeds_dir, c.source)  # never a link or `..` out of the folder
             try:
-                texts[c.source] = read_source(path, c.source) if path.is_file() else None
+                texts[c.source] = read_source(path, c.source) if path else None
             except SourceError:
                 texts[c.source] = None
         doc = texts[c.source]

@@ -2,8 +2,8 @@
 
 | variable          | meaning                                                   | default              |
 |-------------------|-----------------------------------------------------------|----------------------|
-| QA_SEEDS_DIR      | folder of source documents                                | ./seeds              |
-| QA_INDEX_DIR      | folder of the embedded Chroma index                       | ./index              |
+| QA_SEEDS_DIR      | folder of source documents                                | seeds/ of the project folder |
+| QA_INDEX_DIR      | folder of the embedded Chroma index                       | index/ of the project folder |
 | QA_PROMPTS_DIR    | folder of prompt templates                                | prompts/ of the repo |
 | QA_TOP_K          | passages retrieved per question                           | 5                    |
 | QA_BACKEND        | `extractive` or `openai`                                  | openai if OPENAI_API_KEY is set, else extractive |
@@ -17,6 +17,11 @@
 | QA_MAX_UPLOAD_MB  | largest file the chat accepts                             | 20                   |
 | QA_JUDGE          | reader model of the offline answerer: local, openai, off  | local if installed, else off |
 | QA_MODEL_DIR      | where the reader model's file is joined and checked       | ~/.cache/qa/models   |
+
+The project folder (`project_dir()`) is the current folder or the nearest folder above it that
+has a `seeds/` folder; failing that, this checkout of qa when it has one; failing that, the current
+folder. So `.venv/bin/qa ask` run from elsewhere uses the project's seeds/ and index/ instead of
+creating `./index` wherever it runs; the CLI says which folder it used when it is not the current.
 """
 
 from __future__ import annotations
@@ -56,17 +61,21 @@ class Settings:
     max_upload_mb: float = 20.0
     judge: str = "auto"  # local | openai | off; auto: local when installed, else off
     model_dir: Path = field(default_factory=default_model_dir)
+    project_dir: Path | None = None  # where default seeds/ and index/ were found; None: not used
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
         env = os.environ if env is None else env
+        project = None
+        if not (env.get("QA_SEEDS_DIR") and env.get("QA_INDEX_DIR")):
+            project = project_dir(Path.cwd() if cwd is None else cwd)
         key = env.get("OPENAI_API_KEY", "")
         backend = env.get("QA_BACKEND", "").strip().lower() or ("openai" if key else "extractive")
         if backend not in ("extractive", "openai"):
             raise ConfigError(f"QA_BACKEND={backend!r} is not known: use 'extractive' or 'openai'")
         return cls(
-            seeds_dir=Path(env.get("QA_SEEDS_DIR", "seeds")),
-            index_dir=Path(env.get("QA_INDEX_DIR", "index")),
+            seeds_dir=Path(env.get("QA_SEEDS_DIR") or project / "seeds"),  # type: ignore[operator]
+            index_dir=Path(env.get("QA_INDEX_DIR") or project / "index"),  # type: ignore[operator]
             prompts_dir=Path(env.get("QA_PROMPTS_DIR", str(REPO_ROOT / "prompts"))),
             top_k=_number(env, "QA_TOP_K", 5, int, minimum=1),
             backend=backend,
@@ -81,6 +90,7 @@ class Settings:
             max_upload_mb=_number(env, "QA_MAX_UPLOAD_MB", 20.0, float, minimum=0.001),
             judge=_judge(env),
             model_dir=Path(env.get("QA_MODEL_DIR", "").strip() or default_model_dir()),
+            project_dir=project,
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -92,6 +102,18 @@ def _judge(env: Mapping[str, str]) -> str:
     if judge not in ("auto", "local", "openai", "off"):
         raise ConfigError(f"QA_JUDGE={judge!r} is not known: use 'local', 'openai' or 'off'")
     return judge
+
+
+def project_dir(cwd: Path) -> Path:
+    """The folder whose seeds/ and index/ are the defaults: `cwd` or its nearest parent with a
+    seeds/ folder, else this checkout of qa if it has seeds/, else `cwd` (absolute paths)."""
+    cwd = cwd.absolute()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "seeds").is_dir():
+            return folder
+    if (REPO_ROOT / "seeds").is_dir():
+        return REPO_ROOT
+    return cwd
 
 
 def _number(env: Mapping[str, str], name: str, default, kind, *, minimum):  # type: ignore[no-untyped-def]

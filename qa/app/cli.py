@@ -16,9 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="warning: %(message)s")
     try:
+        _say_project_folder()
         return int(args.run(args) or 0)
     except QAError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -57,24 +58,51 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def one_line(text: str) -> str:
+    """`text` with control characters (a newline in a file name...) written as escapes, so that
+    a citation or a warning stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _say_project_folder() -> None:
+    """Says which folder's seeds/ and index/ are used when it is not the current folder."""
+    from qa.config import Settings
+
+    settings = Settings.from_env()
+    project = settings.project_dir
+    if project is not None and project != Path.cwd().absolute():
+        print(f"note: using {one_line(str(settings.seeds_dir))} and "
+              f"{one_line(str(settings.index_dir))} (the current folder has no seeds/)",
+              file=sys.stderr)
+
+
+def citation_line(c) -> str:  # type: ignore[no-untyped-def]
+    """`[n] file, line(s) (chars a-b)`: one line, whatever the file is called."""
+    where = f"line {c.line_start}" if c.line_start == c.line_end else \
+        f"lines {c.line_start}-{c.line_end}"
+    if c.page:
+        where = f"page {c.page}, {where}"
+    return f"[{c.n}] {one_line(c.source)}, {where} (chars {c.start}-{c.end})"
+
+
+def _engine(rebuild: bool = False):  # type: ignore[no-untyped-def]
     from qa.api import Engine
 
-    return Engine.from_settings()
+    return Engine.from_settings(rebuild=rebuild)
 
 
 def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {one_line(w)}", file=sys.stderr)
 
 
 def _index(args: argparse.Namespace) -> int:
-    engine = _engine()
+    engine = _engine(rebuild=args.rebuild)  # a corrupt index is moved aside before any read
 
     def progress(source: str, chunks: int) -> None:
-        print(f"  indexed {source} ({chunks} chunks)", file=sys.stderr, flush=True)
+        print(f"  indexed {one_line(source)} ({chunks} chunks)", file=sys.stderr, flush=True)
 
-    report = engine.refresh(rebuild=args.rebuild, on_commit=progress)
+    report = engine.refresh(on_commit=progress)
     _print_warnings(report.warnings)
     print(f"indexed {report.files_indexed} file(s), {report.files_unchanged} unchanged, "
           f"{report.files_removed} removed, {report.files_skipped} skipped; "
@@ -92,11 +120,7 @@ def _ask(args: argparse.Namespace) -> int:
         print(f"note: {answer.notice}", file=sys.stderr)
     print(answer.text)
     for c in answer.citations:
-        where = f"line {c.line_start}" if c.line_start == c.line_end else \
-            f"lines {c.line_start}-{c.line_end}"
-        if c.page:
-            where = f"page {c.page}, {where}"
-        print(f"\n[{c.n}] {c.source}, {where} (chars {c.start}-{c.end})\n    \"{c.quote}\"")
+        print(f"\n{citation_line(c)}\n    \"{c.quote}\"")
     return 0
 
 
@@ -114,7 +138,7 @@ def _verify(args: argparse.Namespace) -> int:
         raise SourceError(f"{args.file}: not an answer saved by `qa ask --json` ({exc})") from None
     checks = verify(answer, Settings.from_env().seeds_dir)
     for c in checks:
-        print(f"[{c.n}] {c.source}: {c.status}" + (f" ({c.detail})" if c.detail else ""))
+        print(f"[{c.n}] {one_line(c.source)}: {c.status}" + (f" ({c.detail})" if c.detail else ""))
     bad = [c for c in checks if c.status != "ok"]
     print(f"{len(checks) - len(bad)} of {len(checks)} citation(s) match the sources")
     return 1 if bad else 0

@@ -15,6 +15,7 @@ API for scripts: `gradio_client.Client(url).predict(question, api_name="/ask")` 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import os
@@ -29,7 +30,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # set before gradio 
 import gradio as gr  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
-from qa.errors import QAError  # noqa: E402
+from qa.errors import QAError, QuestionError  # noqa: E402
 from qa.sources.documents import UPLOAD_SUFFIXES, add_upload, remove_document  # noqa: E402
 from qa.types import Answer, Citation, IndexReport  # noqa: E402
 
@@ -301,6 +302,12 @@ def build_app(
         conversation, oldest first. Returns the answer as JSON: text with [n] markers, `supported`,
         and `citations` (source, start, end, quote, line_start, line_end, page)."""
         try:
+            if not isinstance(question, str):
+                raise QuestionError("the question must be a string")
+            if history is not None and not (isinstance(history, list)
+                                            and all(isinstance(h, str) for h in history)):
+                raise QuestionError("history must be a list of earlier questions (strings), "
+                                    "oldest first")
             return _final(ask_fn(question, list(history or []))).to_dict()
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None
@@ -310,8 +317,10 @@ def build_app(
             rows = [[d.source, d.chunks, d.sha256[:12]] for d in engine.documents()]
         except QAError as e:
             return [], f"⚠ {_esc(str(e))}", gr.update(choices=[], value=None)
-        return (rows, f"{len(rows)} file(s) indexed from `{_esc(str(seeds_dir))}`.",
-                gr.update(choices=[r[0] for r in rows], value=None))
+        line = f"{len(rows)} file(s) indexed from `{_esc(str(seeds_dir))}`."
+        if not rows:
+            line += " No documents yet: add files here or put them in that folder."
+        return rows, line, gr.update(choices=[r[0] for r in rows], value=None)
 
     def reindex() -> tuple[Any, str, Any]:
         try:
@@ -328,6 +337,8 @@ def build_app(
                 lines.append(add_upload(seeds_dir, Path(p), Path(p).name, max_mb))
             except QAError as e:
                 lines.append(f"⚠ {e}")
+            finally:
+                _discard_upload(Path(p))  # parsed and copied, or refused: the temp copy goes
         rows, status, choices = reindex()
         return rows, "".join(f"- {_esc(line)}\n" for line in lines) + "\n" + status, choices, None
 
@@ -398,6 +409,21 @@ def build_app(
         upload.upload(add_files, upload, [docs, status, doomed, upload], **indexing)
         drop.click(remove, doomed, [docs, status, doomed], **indexing)
     return app
+
+
+def _discard_upload(path: Path) -> None:
+    """Deletes Gradio's temporary copy of an upload (and its folder, once empty); never a file
+    outside Gradio's upload folder."""
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder()).resolve()
+    target = path.resolve()
+    if root not in target.parents:
+        return
+    target.unlink(missing_ok=True)
+    if target.parent != root:
+        with contextlib.suppress(OSError):  # not empty: other files of the same upload
+            target.parent.rmdir()  # Gradio keeps each upload in a folder of its own
 
 
 def _assistant(body: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from qa.errors import SourceError
 from qa.sources.readers import read_source, supported_suffixes
+from qa.sources.walk import walk
 
 UPLOAD_SUFFIXES = supported_suffixes()  # whatever qa can read: .txt, .md, .pdf, .html, .docx
 
@@ -64,11 +65,10 @@ def add_upload(seeds_dir: Path, upload: Path, original_name: str, max_mb: float)
     _check_readable(name, data)
     digest = hashlib.sha256(data).hexdigest()
     seeds_dir.mkdir(parents=True, exist_ok=True)
-    for existing in sorted(seeds_dir.rglob("*")):
-        if existing.suffix.lower() in UPLOAD_SUFFIXES and existing.is_file() \
-                and _sha256(existing) == digest:
-            same = existing.relative_to(seeds_dir).as_posix()
-            return f"{name}: the same text is already in seeds/ as {same}; skipped"
+    for existing in walk(seeds_dir)[0]:  # as indexing sees seeds/: no links out, no loops
+        if Path(existing.source).suffix.lower() in UPLOAD_SUFFIXES and existing.size == len(data) \
+                and _sha256(Path(existing.path)) == digest:
+            return f"{name}: the same text is already in seeds/ as {existing.source}; skipped"
     stem, suffix = name[: -len(Path(name).suffix)], Path(name).suffix
     for k in range(1, 1000):
         candidate = seeds_dir / (name if k == 1 else f"{stem}-{k}{suffix}")

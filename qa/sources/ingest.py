@@ -15,6 +15,7 @@ from qa.errors import SourceError
 from qa.sources.readers import supported_suffixes
 from qa.sources.source_text import SourceText
 from qa.sources.spans import LineIndex, Span, is_heading, sentence_spans
+from qa.sources.walk import walk
 from qa.types import Chunk
 
 MAX_CHUNK_TOKENS = 200  # word pieces incl. [CLS]/[SEP]; the model's limit is 256
@@ -31,23 +32,28 @@ class SeedFile:
 
 
 def discover(seeds_dir: Path) -> tuple[list[SeedFile], list[str]]:
-    """Supported files under `seeds_dir` (recursive, hidden files skipped), and warnings for the
-    files that are skipped because of their type."""
+    """Supported files under `seeds_dir` (recursive, hidden files skipped, folder links not
+    followed, links out of the folder skipped: `qa.sources.walk`), and warnings for the files
+    that are skipped because of their type or where they point."""
+    require_folder(seeds_dir)
+    suffixes = set(supported_suffixes())
+    entries, warnings = walk(seeds_dir)
+    files = []
+    for e in entries:
+        if Path(e.source).suffix.lower() in suffixes:
+            files.append(SeedFile(e.source, Path(e.path)))
+        else:
+            warnings.append(f"{e.source}: skipped, unsupported type "
+                            f"(supported: {', '.join(sorted(suffixes))})")
+    return files, warnings
+
+
+def require_folder(seeds_dir: Path) -> None:
+    """Raises SourceError when the documents folder is missing (checked before index/ is created
+    beside it, so a command run from the wrong folder leaves nothing behind)."""
     if not seeds_dir.is_dir():
         raise SourceError(f"the sources folder {seeds_dir} does not exist: create it and put "
                           ".txt or .md files in it (or set QA_SEEDS_DIR)")
-    suffixes = set(supported_suffixes())
-    files, warnings = [], []
-    for path in sorted(seeds_dir.rglob("*")):
-        rel = path.relative_to(seeds_dir)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue
-        if path.suffix.lower() in suffixes:
-            files.append(SeedFile(rel.as_posix(), path))
-        else:
-            warnings.append(f"{rel.as_posix()}: skipped, unsupported type "
-                            f"(supported: {', '.join(sorted(suffixes))})")
-    return files, warnings
 
 
 def file_sha256(path: Path) -> str:

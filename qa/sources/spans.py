@@ -21,7 +21,9 @@ _ABBREVIATIONS = frozenset(
 )
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*")
 _INITIALS = re.compile(r"(?:\b[A-Za-z]\.)+[A-Za-z]?$")  # U.S, U.N, J.R.R
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
+_LONGEST_WORD = 64  # a longer run of letters and dots is no abbreviation and no initials
+_NEXT_CHAR = re.compile(r"\s*(\S?)")
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,16 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
 
 
 def _is_abbreviation(text: str, line_start: int, dot: int, stop: int, line_end: int) -> bool:
+    """Whether the period at `dot` belongs to a word such as "Mr." or "U.S.". Looks at a bounded
+    window before the period and at the next non-space character only, never at the rest of the
+    line: on a text that is one long line, scanning from the line's start at every period made
+    splitting quadratic (420 KB: 48 s)."""
     if text[dot] != "." or stop - dot != 1:
         return False
-    before = _WORD_BEFORE.search(text, line_start, dot)
-    if not before:
+    word = _word_before(text, line_start, dot)
+    if not word:
         return False
-    word = before.group(1)
-    nxt = text[stop:line_end].lstrip()[:1]
+    nxt = _NEXT_CHAR.match(text, stop, line_end).group(1)  # type: ignore[union-attr]
     lower = word.lower().rstrip(".")
     if lower in _TITLES:
         return True
@@ -73,6 +78,20 @@ def _is_abbreviation(text: str, line_start: int, dot: int, stop: int, line_end: 
     if _INITIALS.search(word + "."):
         return bool(nxt) and (nxt.isupper() or nxt.islower() or nxt.isdigit())
     return False
+
+
+def _word_before(text: str, line_start: int, dot: int) -> str:
+    """The run of ASCII letters and dots that ends at `dot`, from its first letter ("" if none, or
+    if the run is longer than any abbreviation)."""
+    floor = max(line_start, dot - _LONGEST_WORD)
+    i = dot
+    while i > floor and text[i - 1] in _WORD_CHARS:
+        i -= 1
+    if i == floor > line_start and text[i - 1] in _WORD_CHARS:
+        return ""
+    while i < dot and text[i] == ".":
+        i += 1
+    return text[i:dot]
 
 
 def _append(spans: list[Span], text: str, start: int, end: int) -> None:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -84,26 +85,36 @@ class Store:
 
     @classmethod
     def rebuild(cls, index_dir: Path, chroma_url: str = "") -> tuple[Store, str]:
-        """An empty index in place of the old one. An embedded index that cannot be used (corrupt,
-        foreign, older format) is moved aside, never deleted; the returned note says where."""
-        note = ""
-        try:
-            old = cls.open(index_dir, chroma_url)
+        """An empty index in place of the old one; the returned note says what became of it.
+
+        An embedded index is never opened first (it may be corrupt, foreign or half-written) and
+        never deleted: the whole folder is moved aside to `index.old-<time>` (the chat's kept
+        `removed/` files come back into the new folder), so no folder of the old collections is
+        left in the new index. On a Chroma server, qa's two collections are dropped by name."""
+        if chroma_url:
+            client = _http_client(chroma_url, None)
             for name in (CHUNKS, FILES):
-                old._call(old._client.delete_collection, name)
-        except IndexError_:
-            if chroma_url:  # a server's collections of another format: drop them by name
-                client = _http_client(chroma_url, None)
-                for name in (CHUNKS, FILES):
-                    try:
-                        client.delete_collection(name)
-                    except Exception as exc:
-                        if "does not exist" not in str(exc):
-                            raise _wrap(exc, chroma_url) from None
-            else:
-                aside = index_dir.with_name(f"{index_dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+                try:
+                    client.delete_collection(name)
+                except Exception as exc:
+                    if "does not exist" not in str(exc):
+                        raise _wrap(exc, chroma_url) from None
+            return cls.open(index_dir, chroma_url), ""
+        note = ""
+        if index_dir.exists() and any(index_dir.iterdir()):
+            _forget_client(index_dir)  # a cached client would keep writing to the moved files
+            aside = _aside_name(index_dir)
+            try:
                 shutil.move(str(index_dir), str(aside))
-                note = f"the old index could not be used and was moved to {aside}"
+                if (aside / "removed").is_dir():
+                    index_dir.mkdir(parents=True)
+                    shutil.move(str(aside / "removed"), str(index_dir / "removed"))
+                    _write_marker(index_dir)  # a folder of ours, not foreign files
+            except OSError as exc:
+                raise IndexError_(f"the index at {index_dir} cannot be moved aside "
+                                  f"({exc.strerror or exc}): move or rename it yourself, then "
+                                  "run `qa index`") from None
+            note = (f"the old index was moved to {aside} (delete it once the new one works)")
         return cls.open(index_dir, chroma_url), note
 
     # --- files ---------------------------------------------------------------------------------
@@ -245,6 +256,31 @@ def _http_client(url: str, chroma_settings: Any) -> Any:
     except Exception as exc:
         raise StoreError(f"the Chroma server at {url} cannot be reached ({_short(exc)}): start it "
                          "with `chroma run` or unset QA_CHROMA_URL") from None
+
+
+def _aside_name(index_dir: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 1000):
+        aside = index_dir.with_name(f"{index_dir.name}.old-{stamp}" + (f"-{k}" if k > 1 else ""))
+        if not aside.exists():
+            return aside
+    raise IndexError_(f"too many {index_dir.name}.old-* folders beside {index_dir}: remove some")
+
+
+def _forget_client(index_dir: Path) -> None:
+    """Stops Chroma's cached client of `index_dir` in this process. Chroma keeps one per path, with
+    its database open: after the folder is moved, a new client at the same path would be that old
+    one, still reading and writing the moved (or corrupt) files."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+    except ImportError:
+        return
+    for key in {str(index_dir), str(index_dir.resolve()), os.path.abspath(index_dir)}:
+        system = SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+        if system is not None:
+            with contextlib.suppress(Exception):  # a broken database may fail to close
+                system.stop()
 
 
 def _check_marker(index_dir: Path) -> None:
