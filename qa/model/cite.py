@@ -6,9 +6,13 @@ Pure: no I/O, no model, no index. Everything a model writes is treated as a clai
    period (`Istanbul. [1]`) is moved before it. A trailing "Sources:" list is dropped.
 2. Markers that match no passage (`[9]` when there were 5) are removed.
 3. Each sentence is aligned to the sentence (or two adjacent sentences) of each passage it cites
-   that covers it best, by stemmed content-word overlap (names and numbers weigh more; a number in
-   the claim that is not in the source fails the check). An optional `similarity(claim, source)`
-   function, for example embedding cosine mapped to 0..1, can vouch for paraphrases.
+   that covers it best, and must be *supported* by it (`qa.model.support`): every name, number,
+   date and quantity of the sentence is in the span (aliases allowed: "Kremlin" for Russia), so is
+   the fact it adds to the question, and enough of its other words. Overlap alone is not enough:
+   "Macron said the talks would be in Istanbul" is not supported by the Istanbul sentence. An
+   optional `similarity(claim, source)` (embedding cosine mapped to 0..1, say) or `entailment`
+   judge (a model reading sentence and span together: the hook, not implemented here) can vouch
+   for paraphrases, never for a name or number the span lacks.
    A citation that does not support its sentence is dropped; a sentence left with no supporting
    citation is `Sentence.supported=False` and shown with `[unsupported]` in the text.
 4. Citations are the aligned spans, with the exact quote; identical spans share one number;
@@ -23,10 +27,19 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import pairwise
 
 from qa.cite import citation_for
+from qa.model.support import (
+    NEW_MIN,
+    SUPPORT,
+    Claim,
+    EntailmentJudge,
+    EntailmentPair,
+    lowercase_words,
+    read_claim,
+    verdict,
+)
 from qa.sources.spans import sentence_spans
 from qa.types import NO_ANSWER, Answer, Citation, Passage, Sentence, no_answer
 
@@ -34,6 +47,7 @@ __all__ = [
     "CANNOT_ANSWER",
     "NO_ANSWER",
     "UNSUPPORTED_TAG",
+    "EntailmentJudge",
     "Similarity",
     "cite_model_answer",
     "is_refusal",
@@ -46,12 +60,9 @@ NOT_SUPPORTED_NOTICE = (
     "the model's answer is not shown: none of its sentences is supported by the source it cites"
 )
 
-# A claim is supported when this share of its (weighted) content words is in the cited span(s);
-# a single citation is kept when it covers at least KEEP of the claim on its own.
-SUPPORT = 0.5
-KEEP = 0.3
+KEEP = 0.3  # a cited span is considered when it covers at least this share of the claim
 ADD = 0.25  # a further citation of the same sentence must add this share of the claim's words
-PLAIN_MIN = 0.3  # ...and at least this share of its ordinary (not name, not number) words
+ENTAILED = 0.5  # an `entailment` judge's probability from which a span supports a sentence
 
 Similarity = Callable[[str, str], float]
 """similarity(claim, source_text) -> 0..1, where >= SUPPORT means the source says the claim."""
@@ -62,6 +73,7 @@ _MARKER_GROUP = re.compile(
     re.IGNORECASE,
 )
 _MARKER = re.compile(r"\[(\d+)\]")
+_ECHOED_TAG = re.compile(r"\s*\[unsupported\]", re.IGNORECASE)  # a model copying our own tag
 _MARKERS_AFTER_STOP = re.compile(r"([.!?…]+[\"'”’)]*)((?:[ \t]*\n?[ \t]*\[\d+\])+)")
 _REFERENCES = re.compile(
     r"^\s*(?:\*\*|#+\s*)?(?:sources?|references?|citations?)(?:\*\*)?\s*:?\s*(?:\*\*)?\s*$"
@@ -69,7 +81,6 @@ _REFERENCES = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
-_NUMBER = re.compile(r"\d")
 _TERMINAL = re.compile(r"([.!?…]+[\"'”’)]*)$")
 _REFUSAL = re.compile(
     r"\b(?:"
@@ -82,18 +93,6 @@ _REFUSAL = re.compile(
     r")",
     re.IGNORECASE,
 )
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it its
-    itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them themselves
-    then there these they this those through to too under until up very was we were what when
-    where which while who whom why will with would you your yours yourself yourselves may might
-    must shall would'nt per via upon within without among amid yet however although though also
-    said says say stated states state noted notes added adds according told tells reported
-    reportedly mentioned explains explained""".split()
-)
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,10 @@ class _Span:
 
     start: int
     end: int
-    score: float
+    score: float  # share of the claim's words in it (or the similarity, if higher)
+    complete: bool  # every name and number of the claim is in it
+    supports: bool  # on its own, by the support rule (or vouched for by `similarity`)
+    hit: frozenset[str]
 
 
 @dataclass
@@ -113,6 +115,20 @@ class _Claim:
     span_end: int
 
 
+@dataclass(frozen=True)
+class _Checker:
+    """What checking one answer needs besides the claim: the question and the passages."""
+
+    question: str
+    passages: Sequence[Passage]
+    similarity: Similarity | None
+    entailment: EntailmentJudge | None
+    common: frozenset[str]  # words the passages write in lowercase: not names
+
+    def read(self, claim: _Claim) -> Claim:
+        return read_claim(claim.text, self.question, self.common)
+
+
 def cite_model_answer(
     question: str,
     raw_text: str,
@@ -120,8 +136,12 @@ def cite_model_answer(
     *,
     standalone_question: str = "",
     similarity: Similarity | None = None,
+    entailment: EntailmentJudge | None = None,
 ) -> Answer:
-    """Check a model's answer against the passages it was shown as [1]..[k]; see the module doc."""
+    """Check a model's answer against the passages it was shown as [1]..[k]; see the module doc.
+
+    `entailment`: a model that says whether a span states a sentence (`EntailmentJudge`); None
+    (the default) checks with the lexical support rule alone."""
     standalone = standalone_question or question
     text = _normalise(raw_text)
     claims = _claims(text)
@@ -129,13 +149,16 @@ def cite_model_answer(
     if not claims or all(_is_refusal_claim(c) for c in claims):
         return no_answer(question, standalone, "openai")
 
+    common = frozenset().union(*(lowercase_words(p.chunk.text) for p in passages))
+    checker = _Checker(standalone, passages, similarity, entailment, common)
     numbers: dict[tuple[str, int, int], int] = {}
     citations: list[Citation] = []
     sentences: list[Sentence] = []
     pieces: list[str] = []
     pos = 0
     for claim in claims:
-        cited = _check(claim, passages, similarity)
+        refusal = _is_refusal_claim(claim)
+        cited = [] if refusal else _check(claim, checker)
         refs: list[int] = []
         for index, span in cited:
             chunk = passages[index].chunk
@@ -146,7 +169,7 @@ def cite_model_answer(
             if numbers[key] not in refs:
                 refs.append(numbers[key])
         supported = bool(refs)
-        shown = _render(claim.text, refs, tag=not supported and not _is_refusal_claim(claim))
+        shown = _render(claim.text, refs, tag=not supported and not refusal)
         sentences.append(Sentence(text=shown, citations=tuple(refs), supported=supported))
         pieces.append(_gap(text[pos : claim.span_start]))
         pieces.append(shown)
@@ -174,20 +197,18 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL.search(plain.replace("’", "'")))
 
 
-def support_score(claim: str, source: str) -> float:
-    """Weighted share of the claim's content words found in `source` (0..1); 0 if a number of the
-    claim is missing from the source."""
-    wanted = _weighted_terms(claim)
-    if not wanted:
-        return 0.0
-    return _score(wanted, _matched(wanted, _terms(source)))
+def support_score(claim: str, source: str, question: str = "") -> float:
+    """Weighted share of the claim's content words found in `source` (0..1); 0 if the source
+    lacks a name or number of the claim, or the fact it adds to `question`."""
+    v = verdict(read_claim(claim, question), source)
+    return v.score if v.complete and v.new_share >= NEW_MIN else 0.0
 
 
 # -- normalising the model text -------------------------------------------------------------------
 
 
 def _normalise(raw: str) -> str:
-    text = raw.replace("\r\n", "\n").strip()
+    text = _ECHOED_TAG.sub("", raw.replace("\r\n", "\n")).strip()
     refs = _REFERENCES.search(text)
     if refs and refs.start() > 0:
         text = text[: refs.start()].rstrip()
@@ -258,160 +279,89 @@ def _is_refusal_claim(claim: _Claim) -> bool:
 # -- checking a claim against the passages it cites -----------------------------------------------
 
 
-def _check(
-    claim: _Claim, passages: Sequence[Passage], similarity: Similarity | None
-) -> list[tuple[int, _Span]]:
+def _check(claim: _Claim, checker: _Checker) -> list[tuple[int, _Span]]:
     """The (passage index, span) of each citation of `claim` that supports it; [] if unsupported.
 
     The best citation is kept if it covers at least KEEP of the claim; a further one only if it
-    supports the claim on its own or adds words the kept ones miss. Together they must reach
-    SUPPORT (or a kept span must, by `similarity`).
+    supports the claim on its own or adds words the kept ones miss. Together they must support it
+    by the support rule (names and numbers of the claim in the spans, its new fact, its words).
     """
     seen: list[int] = []
     for n in claim.markers:
-        if 1 <= n <= len(passages) and n - 1 not in seen:
+        if 1 <= n <= len(checker.passages) and n - 1 not in seen:
             seen.append(n - 1)  # markers matching no passage are dropped here
-    wanted = _weighted_terms(claim.text)
-    if not seen or (not wanted and similarity is None):
+    wanted = checker.read(claim)
+    if not seen or (wanted.empty and checker.similarity is None and checker.entailment is None):
         return []
-    candidates: list[tuple[int, _Span, set[str]]] = []
-    for index in seen:
-        chunk_text = passages[index].chunk.text
-        span = _best_span(claim.text, wanted, chunk_text, similarity)
-        if span is not None and span.score >= KEEP:
-            hit = _matched(wanted, _terms(chunk_text[span.start : span.end]))
-            candidates.append((index, span, hit))
-    candidates.sort(key=lambda c: -c[1].score)  # stable: ties keep the model's order
-    total = sum(wanted.values())
+    found = [(i, span) for i in seen
+             if (span := _best_span(wanted, checker.passages[i].chunk.text, checker)) is not None]
+    if checker.entailment is not None:
+        return _judged(wanted, found, checker)
+    candidates = sorted((c for c in found if c[1].score >= KEEP),
+                        key=lambda c: (not c[1].complete, -c[1].score))  # stable: model's order
+    total = sum(wanted.weights.values())
     accepted: list[tuple[int, _Span]] = []
     covered: set[str] = set()
-    for index, span, hit in candidates:
-        new = sum(wanted[t] for t in hit - covered)
-        if not accepted or span.score >= SUPPORT or (total and new / total >= ADD):
+    for index, span in candidates:
+        new = sum(wanted.weights[t] for t in span.hit - covered)
+        if not accepted or span.supports or (total and new / total >= ADD):
             accepted.append((index, span))
-            covered |= hit
+            covered |= span.hit
     if not accepted:
         return []
-    union = _score(wanted, covered) if wanted else 0.0
-    if max(union, accepted[0][1].score) < SUPPORT:
-        return []
+    if not any(span.supports for _, span in accepted):
+        joined = "\n".join(checker.passages[i].chunk.text[s.start : s.end] for i, s in accepted)
+        if not verdict(wanted, joined).supports:  # the spans together may say what none says alone
+            return []
     return sorted(accepted, key=lambda c: seen.index(c[0]))
 
 
-def _best_span(
-    claim: str, wanted: dict[str, float], passage: str, similarity: Similarity | None
-) -> _Span | None:
-    """The passage sentence that covers the claim best; two adjacent sentences only when no single
-    sentence supports it and the pair covers more (the quote stays as tight as the claim allows)."""
+def _judged(claim: Claim, found: list[tuple[int, _Span]], checker: _Checker
+            ) -> list[tuple[int, _Span]]:
+    """With an `entailment` judge: the complete spans it says state the claim."""
+    assert checker.entailment is not None
+    complete = [(i, s) for i, s in found if s.complete]
+    if not complete:
+        return []
+    pairs = [EntailmentPair(claim.text, checker.passages[i].chunk.text[s.start : s.end])
+             for i, s in complete]
+    probabilities = checker.entailment.entailment(checker.question, pairs)
+    return [c for c, p in zip(complete, probabilities, strict=True) if p >= ENTAILED]
+
+
+def _best_span(claim: Claim, passage: str, checker: _Checker) -> _Span | None:
+    """The passage sentence that covers the claim best, one holding all its names and numbers
+    first; two adjacent sentences only when no single sentence supports it and the pair does
+    better (the quote stays as tight as the claim allows)."""
     sentences = sentence_spans(passage)
 
-    def score(start: int, end: int) -> float:
-        hit = _matched(wanted, _terms(passage[start:end]))
-        if _numbers_missing(wanted, hit):
-            return 0.0  # no similarity can vouch for a number the source does not state
-        value = _score(wanted, hit) if wanted else 0.0
-        if similarity is not None:
-            value = max(value, _clip(similarity(claim, passage[start:end])))
-        return value
+    def span(start: int, end: int) -> _Span:
+        v = verdict(claim, passage[start:end])
+        score, supports = v.score, v.supports
+        if checker.similarity is not None and v.complete:  # never for a missing name or number
+            similar = _clip(checker.similarity(claim.text, passage[start:end]))
+            score = max(score, similar)
+            supports = supports or similar >= SUPPORT
+        return _Span(start, end, score, v.complete, supports, v.hit)
+
+    def rank(s: _Span) -> tuple[bool, bool, float]:
+        return (s.supports, s.complete, s.score)
 
     best: _Span | None = None
     for s in sentences:
-        candidate = _Span(s.start, s.end, score(s.start, s.end))
-        if best is None or candidate.score > best.score + 1e-9:
+        candidate = span(s.start, s.end)
+        if best is None or rank(candidate) > rank(best) and (
+                rank(candidate)[:2] != rank(best)[:2] or candidate.score > best.score + 1e-9):
             best = candidate
-    if best is None or best.score >= SUPPORT:
+    if best is None or best.supports:
         return best
     for first, second in pairwise(sentences):
-        candidate = _Span(first.start, second.end, score(first.start, second.end))
-        if candidate.score > best.score + 0.1:
+        candidate = span(first.start, second.end)
+        if rank(candidate)[:2] > rank(best)[:2] or (
+                rank(candidate)[:2] == rank(best)[:2] and candidate.score > best.score + 0.1):
             best = candidate
     return best
 
 
 def _clip(value: float) -> float:
     return 0.0 if math.isnan(value) else max(0.0, min(1.0, value))
-
-
-def _score(wanted: dict[str, float], hit: set[str]) -> float:
-    """Weighted share of the claim's terms in `hit`. Names alone do not make support: if the claim
-    has ordinary words and under PLAIN_MIN of them are hit, the score is that lower share. A
-    number of the claim that is not hit makes it 0."""
-    total = sum(wanted.values())
-    if total <= 0:
-        return 0.0
-    if _numbers_missing(wanted, hit):
-        return 0.0  # a number the source does not state: not supported, however much else matches
-    score = sum(wanted[t] for t in hit) / total
-    plain = [t for t, w in wanted.items() if w == 1.0]
-    if plain:
-        plain_share = sum(1 for t in plain if t in hit) / len(plain)
-        if plain_share < PLAIN_MIN:
-            score = min(score, plain_share)
-    return score
-
-
-def _numbers_missing(wanted: dict[str, float], hit: set[str]) -> bool:
-    return any(_NUMBER.search(t) and t not in hit for t in wanted)
-
-
-def _matched(wanted: dict[str, float], have: dict[str, None] | set[str]) -> set[str]:
-    hit = set()
-    for term in wanted:
-        if term in have or (
-            # stems that share five letters: europ/european, ukrain/ukrainian
-            len(term) >= 5
-            and not _NUMBER.search(term)
-            and any(len(h) >= 5 and h[:5] == term[:5] for h in have)
-        ):
-            hit.add(term)
-    return hit
-
-
-def _weighted_terms(text: str) -> dict[str, float]:
-    """Content words of a claim, stemmed, with weights: names and numbers count double."""
-    weights: dict[str, float] = {}
-    for i, match in enumerate(_WORD.finditer(text)):
-        word = match.group(0)
-        for part in _parts(word):
-            if part.lower() in _STOPWORDS or (len(part) < 2 and not part.isdigit()):
-                continue
-            weight = 2.0 if part.isdigit() or (i > 0 and part[:1].isupper()) else 1.0
-            term = _stem(part.lower())
-            weights[term] = max(weights.get(term, 0.0), weight)
-    return weights
-
-
-def _terms(text: str) -> dict[str, None]:
-    return {
-        _stem(part.lower()): None
-        for match in _WORD.finditer(text)
-        for part in _parts(match.group(0))
-        if part.lower() not in _STOPWORDS
-    }
-
-
-def _parts(word: str) -> list[str]:
-    word = word.replace("’", "'").removesuffix("'s")
-    return [p for p in re.split(r"[-']", word) if p]
-
-
-@lru_cache(maxsize=8192)
-def _stem(word: str) -> str:
-    return _stemmer()(word)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Callable[[str], str]:
-    try:
-        import Stemmer  # PyStemmer: Snowball English, as BM25 uses
-    except ImportError:  # pragma: no cover - dependency missing
-        return _suffix_stem
-    stemmer = Stemmer.Stemmer("english")
-    return stemmer.stemWord  # type: ignore[no-any-return]
-
-
-def _suffix_stem(word: str) -> str:  # pragma: no cover - fallback without PyStemmer
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
