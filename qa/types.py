@@ -73,6 +73,7 @@ class Sentence:
     text: str  # as shown, markers included
     citations: tuple[int, ...]  # citation numbers
     supported: bool  # False: no citation, or its citation does not support this sentence
+    rescued: bool = False  # the model gave no marker or a wrong one; qa found the supporting span
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Answer:
     standalone_question: str = ""  # the question as retrieved (follow-ups rewritten with history)
     backend: Backend = "extractive"
     notice: str = ""  # e.g. why the model was not used and the extractive answer is shown instead
+    rescued: int = 0  # sentences the model left unmarked or mis-cited that qa attributed itself
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready. Carries no secret (no API key, no endpoint credentials)."""
@@ -96,12 +98,14 @@ class Answer:
             "supported": self.supported,
             "citations": [c.to_dict() for c in self.citations],
             "sentences": [
-                {"text": s.text, "citations": list(s.citations), "supported": s.supported}
+                {"text": s.text, "citations": list(s.citations), "supported": s.supported,
+                 "rescued": s.rescued}
                 for s in self.sentences
             ],
             "standalone_question": self.standalone_question,
             "backend": self.backend,
             "notice": self.notice,
+            "rescued": self.rescued,
         }
 
     @classmethod
@@ -112,12 +116,14 @@ class Answer:
             supported=bool(data["supported"]),
             citations=[Citation.from_dict(c) for c in data.get("citations", [])],
             sentences=[
-                Sentence(s["text"], tuple(s["citations"]), bool(s["supported"]))
+                Sentence(s["text"], tuple(s["citations"]), bool(s["supported"]),
+                         bool(s.get("rescued", False)))
                 for s in data.get("sentences", [])
             ],
             standalone_question=data.get("standalone_question", ""),
             backend=data.get("backend", "extractive"),
             notice=data.get("notice", ""),
+            rescued=int(data.get("rescued", 0)),
         )
 
 

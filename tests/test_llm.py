@@ -110,16 +110,24 @@ SCENARIOS = {
          "Zelenskyy insisted on a full ceasefire before any negotiations [2]."),
     ),
     "hallucinated [9]": (
-        "Putin proposed direct peace talks in Istanbul [1][9]. Trump praised it [9].",
-        f"Putin proposed direct peace talks in Istanbul [1]. Trump praised it {UNSUPPORTED_TAG}.",
+        "Putin proposed direct peace talks in Istanbul [1][9]. Trump will visit Kyiv [9].",
+        f"Putin proposed direct peace talks in Istanbul [1]. Trump will visit Kyiv {UNSUPPORTED_TAG}.",
     ),
-    "wrong passage": (
+    "hallucinated [9], true sentence": (  # the marker is invented, the sentence is in [4]
+        "Putin proposed direct peace talks in Istanbul [1][9]. Trump praised it [9].",
+        "Putin proposed direct peace talks in Istanbul [1]. Trump praised it [2].",
+    ),
+    "wrong passage": (  # attributed to the passage that says it (issue 15)
         "Putin proposed direct peace talks in Istanbul [3].",
+        "Putin proposed direct peace talks in Istanbul [1].",
+    ),
+    "wrong passage, no passage says it": (
+        "Putin proposed direct peace talks in Geneva [3].",
         NO_ANSWER,
     ),
     "no citations": (
         "Putin proposed direct peace talks in Istanbul.",
-        NO_ANSWER,
+        "Putin proposed direct peace talks in Istanbul [1].",
     ),
     "one unsupported sentence": (
         "Putin proposed direct peace talks in Istanbul [1]. Erdogan will host them in June [1].",
@@ -142,8 +150,10 @@ def test_scripted_model_answers_are_checked(server: FakeOpenAI, model: ChatModel
     assert answer.backend == "openai"
     assert "[9]" not in answer.text and len(answer.citations) <= 2
     assert_quotes_exact(answer)
-    if case == "no citations" or case == "wrong passage":
+    if case == "wrong passage, no passage says it":
         assert answer.notice == NOT_SUPPORTED_NOTICE
+    assert answer.rescued == (case in ("hallucinated [9], true sentence", "wrong passage",
+                                       "no citations"))
     if case == "correct":
         assert [c.line_start for c in answer.citations] == [1, 3]
 

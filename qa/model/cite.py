@@ -13,11 +13,14 @@ Pure: no I/O, no model, no index. Everything a model writes is treated as a clai
    optional `similarity(claim, source)` (embedding cosine mapped to 0..1, say) or `entailment`
    judge (a model reading sentence and span together: the hook, not implemented here) can vouch
    for paraphrases, never for a name or number the span lacks.
-   A citation that does not support its sentence is dropped; a sentence left with no supporting
-   citation is `Sentence.supported=False` and shown with `[unsupported]` in the text.
-4. Citations are the aligned spans, with the exact quote; identical spans share one number;
+   A citation that does not support its sentence is dropped.
+4. Markers are hints, not trusted: a sentence with no marker, or none that supports it, is aligned
+   to the span of all the passages that supports it best, by the same rule (`Sentence.rescued`,
+   counted in `Answer.rescued`). Only a sentence that no passage supports is
+   `Sentence.supported=False`, shown with `[unsupported]` in the text.
+5. Citations are the aligned spans, with the exact quote; identical spans share one number;
    numbers run 1..n in order of first use.
-5. A refusal (the fixed phrase of the prompt, or a sentence that says the sources do not answer),
+6. A refusal (the fixed phrase of the prompt, or a sentence that says the sources do not answer),
    or an answer in which no sentence is supported, gives `supported=False` and `NO_ANSWER`.
 """
 
@@ -63,6 +66,7 @@ NOT_SUPPORTED_NOTICE = (
 KEEP = 0.3  # a cited span is considered when it covers at least this share of the claim
 ADD = 0.25  # a further citation of the same sentence must add this share of the claim's words
 ENTAILED = 0.5  # an `entailment` judge's probability from which a span supports a sentence
+ATTRIBUTE_ASK = 3  # spans an `entailment` judge reads when looking for an unmarked sentence's source
 
 Similarity = Callable[[str, str], float]
 """similarity(claim, source_text) -> 0..1, where >= SUPPORT means the source says the claim."""
@@ -159,6 +163,10 @@ def cite_model_answer(
     for claim in claims:
         refusal = _is_refusal_claim(claim)
         cited = [] if refusal else _check(claim, checker)
+        rescued = not refusal and not cited
+        if rescued:
+            cited = _attribute(claim, checker)
+            rescued = bool(cited)
         refs: list[int] = []
         for index, span in cited:
             chunk = passages[index].chunk
@@ -170,7 +178,7 @@ def cite_model_answer(
                 refs.append(numbers[key])
         supported = bool(refs)
         shown = _render(claim.text, refs, tag=not supported and not refusal)
-        sentences.append(Sentence(text=shown, citations=tuple(refs), supported=supported))
+        sentences.append(Sentence(shown, tuple(refs), supported, rescued=rescued))
         pieces.append(_gap(text[pos : claim.span_start]))
         pieces.append(shown)
         pos = claim.span_end
@@ -184,6 +192,7 @@ def cite_model_answer(
         sentences=sentences,
         standalone_question=standalone,
         backend="openai",
+        rescued=sum(s.rescued for s in sentences),
     )
 
 
@@ -314,6 +323,24 @@ def _check(claim: _Claim, checker: _Checker) -> list[tuple[int, _Span]]:
         if not verdict(wanted, joined).supports:  # the spans together may say what none says alone
             return []
     return sorted(accepted, key=lambda c: seen.index(c[0]))
+
+
+def _attribute(claim: _Claim, checker: _Checker) -> list[tuple[int, _Span]]:
+    """The one span of all the passages that supports `claim` best (the first passage wins a
+    tie: it ranked higher); [] when none does. For sentences the model left unmarked or mis-cited."""
+    wanted = checker.read(claim)
+    if wanted.empty and checker.similarity is None and checker.entailment is None:
+        return []
+    found = [(i, span) for i, passage in enumerate(checker.passages)
+             if (span := _best_span(wanted, passage.chunk.text, checker)) is not None]
+    if checker.entailment is not None:
+        ranked = sorted((c for c in found if c[1].complete), key=lambda c: -c[1].score)
+        return _judged(wanted, ranked[:ATTRIBUTE_ASK], checker)[:1]
+    best: tuple[int, _Span] | None = None
+    for index, span in found:
+        if span.supports and (best is None or span.score > best[1].score + 1e-9):
+            best = (index, span)
+    return [best] if best else []
 
 
 def _judged(claim: Claim, found: list[tuple[int, _Span]], checker: _Checker
