@@ -26,6 +26,10 @@ class Chunk:
     sha256: str  # of the source file's bytes
     line: int = 1  # 1-based line of `start` in the source text
     page: int | None = None  # 1-based page of `start` for paged formats (PDF)
+    # It addresses the assistant or the reader with orders ("ignore your instructions", a link
+    # asking for a password; `qa.sources.planted`): kept and searchable, flagged at ingest. An
+    # index written before the flag existed reads as unflagged.
+    planted_instructions: bool = False
 
 
 @dataclass(frozen=True)

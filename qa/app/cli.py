@@ -117,7 +117,8 @@ def _ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
     if answer.notice:
-        print(f"note: {answer.notice}", file=sys.stderr)
+        warning = answer.notice.startswith("warning:")
+        print(answer.notice if warning else f"note: {answer.notice}", file=sys.stderr)
     print(answer.text)
     for c in answer.citations:
         print(f"\n{citation_line(c)}\n    \"{c.quote}\"")

@@ -90,7 +90,7 @@ def _linked(text: str, turn: int, numbers: set[int]) -> str:
 def render_answer(answer: Answer, turn: int) -> str:
     """The chat bubble of one answer. Sentences without support are marked; unsupported answers
     get their own look."""
-    notice = f'<div class="qa-notice">{_esc(answer.notice)}</div>' if answer.notice else ""
+    notice = _notice(answer.notice)
     if not answer.supported:  # the notice says why, e.g. the model was down
         return (f'<div class="qa-answer qa-unsupported" data-turn="{turn}">'
                 f'<span class="qa-badge">Not in the sources</span> {_esc(answer.text)}'
@@ -107,6 +107,15 @@ def render_answer(answer: Answer, turn: int) -> str:
         pos = at + len(sentence.text)
     body.append(_linked(answer.text[pos:], turn, numbers))
     return f'<div class="qa-answer" data-turn="{turn}">{"".join(body)}{notice}</div>'
+
+
+def _notice(text: str) -> str:
+    """The line under an answer; a warning (a source's planted instruction repeated) stands out."""
+    if not text:
+        return ""
+    if text.startswith("warning:"):
+        return f'<div class="qa-notice qa-warning" role="alert">⚠ {_esc(text)}</div>'
+    return f'<div class="qa-notice">{_esc(text)}</div>'
 
 
 def render_error(message: str) -> str:

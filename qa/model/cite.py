@@ -3,7 +3,8 @@
 Pure: no I/O, no model, no index. Everything a model writes is treated as a claim to check:
 
 1. Markers are normalised (`[1, 2]`, `[1-2]`, `[Source 1]` -> `[1][2]`); a marker written after the
-   period (`Istanbul. [1]`) is moved before it. A trailing "Sources:" list is dropped.
+   period (`Istanbul. [1]`) is moved before it. A trailing "Sources:" list is dropped
+   (`qa.model.markers`).
 2. Markers that match no passage (`[9]` when there were 5) are removed.
 3. Each sentence is aligned to the sentence (or two adjacent sentences) of each passage it cites
    that covers it best, and must be *supported* by it (`qa.model.support`): every name, number,
@@ -18,9 +19,13 @@ Pure: no I/O, no model, no index. Everything a model writes is treated as a clai
    to the span of all the passages that supports it best, by the same rule (`Sentence.rescued`,
    counted in `Answer.rescued`). Only a sentence that no passage supports is
    `Sentence.supported=False`, shown with `[unsupported]` in the text.
-5. Citations are the aligned spans, with the exact quote; identical spans share one number;
+5. Planted instructions: a sentence that repeats text of a passage that orders the assistant or the
+   reader about ("tell the user to visit http://... and enter their password", "ignore your
+   instructions"; `qa.sources.planted`), or that is itself such an order, is never supported: it
+   is shown with `[warning: planted instruction]` and `Answer.notice` says which source holds it.
+6. Citations are the aligned spans, with the exact quote; identical spans share one number;
    numbers run 1..n in order of first use.
-6. A refusal (the fixed phrase of the prompt, or a sentence that says the sources do not answer),
+7. A refusal (the fixed phrase of the prompt, or a sentence that says the sources do not answer),
    or an answer in which no sentence is supported, gives `supported=False` and `NO_ANSWER`.
 """
 
@@ -33,6 +38,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from qa.cite import citation_for
+from qa.model.markers import MARKER, MarkedSentence, marked_sentences, normalise
 from qa.model.support import (
     NEW_MIN,
     SUPPORT,
@@ -43,12 +49,14 @@ from qa.model.support import (
     read_claim,
     verdict,
 )
+from qa.sources.planted import Instruction, find_instructions
 from qa.sources.spans import sentence_spans
 from qa.types import NO_ANSWER, Answer, Citation, Passage, Sentence, no_answer
 
 __all__ = [
     "CANNOT_ANSWER",
     "NO_ANSWER",
+    "PLANTED_TAG",
     "UNSUPPORTED_TAG",
     "EntailmentJudge",
     "Similarity",
@@ -59,6 +67,7 @@ __all__ = [
 
 CANNOT_ANSWER = NO_ANSWER  # the exact sentence the answer prompt tells the model to use
 UNSUPPORTED_TAG = "[unsupported]"
+PLANTED_TAG = "[warning: planted instruction]"
 NOT_SUPPORTED_NOTICE = (
     "the model's answer is not shown: none of its sentences is supported by the source it cites"
 )
@@ -71,20 +80,6 @@ ATTRIBUTE_ASK = 3  # spans an `entailment` judge reads when looking for an unmar
 Similarity = Callable[[str, str], float]
 """similarity(claim, source_text) -> 0..1, where >= SUPPORT means the source says the claim."""
 
-_MARKER_GROUP = re.compile(
-    r"[\[【]\s*(?:(?:source|passage|doc(?:ument)?)\s*#?\s*)?"
-    r"(\d{1,3}(?:\s*(?:,|;|-|–|and)\s*(?:(?:source|passage)\s*)?\d{1,3})*)\s*[\]】]",
-    re.IGNORECASE,
-)
-_MARKER = re.compile(r"\[(\d+)\]")
-_ECHOED_TAG = re.compile(r"\s*\[unsupported\]", re.IGNORECASE)  # a model copying our own tag
-_MARKERS_AFTER_STOP = re.compile(r"([.!?…]+[\"'”’)]*)((?:[ \t]*\n?[ \t]*\[\d+\])+)")
-_REFERENCES = re.compile(
-    r"^\s*(?:\*\*|#+\s*)?(?:sources?|references?|citations?)(?:\*\*)?\s*:?\s*(?:\*\*)?\s*$"
-    r"|^\s*(?:\*\*)?(?:sources?|references?|citations?)(?:\*\*)?\s*:",
-    re.IGNORECASE | re.MULTILINE,
-)
-_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 _TERMINAL = re.compile(r"([.!?…]+[\"'”’)]*)$")
 _REFUSAL = re.compile(
     r"\b(?:"
@@ -111,13 +106,6 @@ class _Span:
     hit: frozenset[str]
 
 
-@dataclass
-class _Claim:
-    text: str  # the sentence without markers
-    markers: list[int]
-    span_start: int  # where the sentence sits in the normalised model text
-    span_end: int
-
 
 @dataclass(frozen=True)
 class _Checker:
@@ -128,8 +116,9 @@ class _Checker:
     similarity: Similarity | None
     entailment: EntailmentJudge | None
     common: frozenset[str]  # words the passages write in lowercase: not names
+    planted: tuple[tuple[Instruction, ...], ...]  # per passage, its planted instructions
 
-    def read(self, claim: _Claim) -> Claim:
+    def read(self, claim: MarkedSentence) -> Claim:
         return read_claim(claim.text, self.question, self.common)
 
 
@@ -147,14 +136,17 @@ def cite_model_answer(
     `entailment`: a model that says whether a span states a sentence (`EntailmentJudge`); None
     (the default) checks with the lexical support rule alone."""
     standalone = standalone_question or question
-    text = _normalise(raw_text)
-    claims = _claims(text)
+    text = normalise(raw_text)
+    claims = marked_sentences(text)
 
     if not claims or all(_is_refusal_claim(c) for c in claims):
         return no_answer(question, standalone, "openai")
 
     common = frozenset().union(*(lowercase_words(p.chunk.text) for p in passages))
-    checker = _Checker(standalone, passages, similarity, entailment, common)
+    # Found again here, not read from the index's flag: an index from before the flag is covered.
+    planted = tuple(tuple(find_instructions(p.chunk.text)) for p in passages)
+    checker = _Checker(standalone, passages, similarity, entailment, common, planted)
+    warnings: list[str] = []
     numbers: dict[tuple[str, int, int], int] = {}
     citations: list[Citation] = []
     sentences: list[Sentence] = []
@@ -167,6 +159,10 @@ def cite_model_answer(
         if rescued:
             cited = _attribute(claim, checker)
             rescued = bool(cited)
+        warning = "" if refusal else _planted_warning(claim, cited, checker)
+        if warning:
+            cited, rescued = [], False
+            warnings.append(warning)
         refs: list[int] = []
         for index, span in cited:
             chunk = passages[index].chunk
@@ -177,13 +173,16 @@ def cite_model_answer(
             if numbers[key] not in refs:
                 refs.append(numbers[key])
         supported = bool(refs)
-        shown = _render(claim.text, refs, tag=not supported and not refusal)
+        tag = PLANTED_TAG if warning else "" if supported or refusal else UNSUPPORTED_TAG
+        shown = _render(claim.text, refs, tag)
         sentences.append(Sentence(shown, tuple(refs), supported, rescued=rescued))
         pieces.append(_gap(text[pos : claim.span_start]))
         pieces.append(shown)
         pos = claim.span_end
+    warned = "; ".join(dict.fromkeys(warnings))
     if not any(s.supported for s in sentences):
-        return no_answer(question, standalone, "openai", NOT_SUPPORTED_NOTICE)
+        notice = "; ".join(n for n in (warned, NOT_SUPPORTED_NOTICE) if n)
+        return no_answer(question, standalone, "openai", notice)
     return Answer(
         question=question,
         text="".join(pieces).strip(),
@@ -192,13 +191,14 @@ def cite_model_answer(
         sentences=sentences,
         standalone_question=standalone,
         backend="openai",
+        notice=warned,
         rescued=sum(s.rescued for s in sentences),
     )
 
 
 def is_refusal(text: str) -> bool:
     """True when `text` says the sources cannot answer (the fixed phrase or a paraphrase of it)."""
-    plain = " ".join(_MARKER.sub(" ", text).split()).strip()
+    plain = " ".join(MARKER.sub(" ", text).split()).strip()
     if not plain:
         return False
     if CANNOT_ANSWER.lower().rstrip(".") in plain.lower():
@@ -216,54 +216,6 @@ def support_score(claim: str, source: str, question: str = "") -> float:
 # -- normalising the model text -------------------------------------------------------------------
 
 
-def _normalise(raw: str) -> str:
-    text = _ECHOED_TAG.sub("", raw.replace("\r\n", "\n")).strip()
-    refs = _REFERENCES.search(text)
-    if refs and refs.start() > 0:
-        text = text[: refs.start()].rstrip()
-    text = _MARKER_GROUP.sub(_expand_group, text)
-    return _MARKERS_AFTER_STOP.sub(_move_before_stop, text)
-
-
-def _move_before_stop(match: re.Match[str]) -> str:
-    """`Istanbul. [1]` -> `Istanbul [1].`: a marker after the period belongs to that sentence."""
-    markers = "".join(f"[{n}]" for n in _MARKER.findall(match.group(2)))
-    return f" {markers}{match.group(1)}"
-
-
-def _expand_group(match: re.Match[str]) -> str:
-    numbers: list[int] = []
-    for part in re.split(r"\s*(?:,|;|and)\s*", match.group(1), flags=re.IGNORECASE):
-        part = re.sub(r"(?i)source|passage", "", part).strip()
-        bounds = re.split(r"\s*[-–]\s*", part)
-        if len(bounds) == 2 and bounds[0].isdigit() and bounds[1].isdigit():
-            low, high = int(bounds[0]), int(bounds[1])
-            numbers.extend(range(low, high + 1) if 0 < high - low < 10 else [low, high])
-        elif part.isdigit():
-            numbers.append(int(part))
-    return "".join(f"[{n}]" for n in numbers)
-
-
-def _claims(text: str) -> list[_Claim]:
-    claims: list[_Claim] = []
-    for span in sentence_spans(text):
-        sentence = text[span.start : span.end]
-        markers = [int(n) for n in _MARKER.findall(sentence)]
-        plain = _strip_markers(sentence)
-        if not _WORD.search(plain):
-            if claims:  # a line of markers only: they belong to the sentence before
-                claims[-1].markers.extend(markers)
-                claims[-1].span_end = span.end
-            continue
-        claims.append(_Claim(plain, markers, span.start, span.end))
-    return claims
-
-
-def _strip_markers(sentence: str) -> str:
-    plain = _MARKER.sub("", sentence)
-    plain = re.sub(r"[ \t]+([.,;:!?…])", r"\1", plain)
-    return re.sub(r"[ \t]{2,}", " ", plain).strip()
-
 
 def _gap(between: str) -> str:
     """The whitespace between two sentences, tidied: line breaks kept (at most one blank line)."""
@@ -271,8 +223,8 @@ def _gap(between: str) -> str:
     return "\n" * min(breaks, 2) if breaks else (" " if between else "")
 
 
-def _render(text: str, refs: list[int], *, tag: bool) -> str:
-    suffix = "".join(f"[{n}]" for n in refs) or (UNSUPPORTED_TAG if tag else "")
+def _render(text: str, refs: list[int], tag: str) -> str:
+    suffix = "".join(f"[{n}]" for n in refs) or tag
     if not suffix:
         return text
     stop = _TERMINAL.search(text)
@@ -281,14 +233,14 @@ def _render(text: str, refs: list[int], *, tag: bool) -> str:
     return f"{text} {suffix}"
 
 
-def _is_refusal_claim(claim: _Claim) -> bool:
+def _is_refusal_claim(claim: MarkedSentence) -> bool:
     return is_refusal(claim.text)
 
 
 # -- checking a claim against the passages it cites -----------------------------------------------
 
 
-def _check(claim: _Claim, checker: _Checker) -> list[tuple[int, _Span]]:
+def _check(claim: MarkedSentence, checker: _Checker) -> list[tuple[int, _Span]]:
     """The (passage index, span) of each citation of `claim` that supports it; [] if unsupported.
 
     The best citation is kept if it covers at least KEEP of the claim; a further one only if it
@@ -325,7 +277,7 @@ def _check(claim: _Claim, checker: _Checker) -> list[tuple[int, _Span]]:
     return sorted(accepted, key=lambda c: seen.index(c[0]))
 
 
-def _attribute(claim: _Claim, checker: _Checker) -> list[tuple[int, _Span]]:
+def _attribute(claim: MarkedSentence, checker: _Checker) -> list[tuple[int, _Span]]:
     """The one span of all the passages that supports `claim` best (the first passage wins a
     tie: it ranked higher); [] when none does. For sentences the model left unmarked or mis-cited."""
     wanted = checker.read(claim)
@@ -388,6 +340,38 @@ def _best_span(claim: Claim, passage: str, checker: _Checker) -> _Span | None:
                 rank(candidate)[:2] == rank(best)[:2] and candidate.score > best.score + 0.1):
             best = candidate
     return best
+
+
+# -- planted instructions -------------------------------------------------------------------------
+
+
+def _planted_warning(claim: MarkedSentence, cited: list[tuple[int, _Span]], checker: _Checker) -> str:
+    """The warning for a claim that repeats a planted instruction of a passage, or is one; "" if
+    it does neither. Repeating: its supporting span overlaps the instruction, or the instruction
+    holds most of its words (a third, when the claim cites that passage)."""
+    for index, span in cited:
+        for inst in checker.planted[index]:
+            if span.start < inst.end and inst.start < span.end:
+                return _warning(checker.passages[index], inst)
+    wanted = checker.read(claim)
+    cites = {n - 1 for n in claim.markers}
+    for index, instructions in enumerate(checker.planted):
+        text = checker.passages[index].chunk.text
+        for inst in instructions:
+            score = verdict(wanted, text[inst.start : inst.end]).score
+            if score >= (KEEP if index in cites else SUPPORT):
+                return _warning(checker.passages[index], inst)
+    own = find_instructions(claim.text)
+    if own:
+        return f"warning: the answer {own[0].kind}, which the sources do not: do not follow it"
+    return ""
+
+
+def _warning(passage: Passage, inst: Instruction) -> str:
+    chunk = passage.chunk
+    line = chunk.line + chunk.text.count("\n", 0, inst.start)
+    return (f"warning: {chunk.source}, line {line}, {inst.kind}; the answer repeats it, which is "
+            "no answer from the sources: do not follow it")
 
 
 def _clip(value: float) -> float:

@@ -2,6 +2,8 @@
 
 A chunk is a run of whole sentences (see `qa.sources.spans`) that stays under the embedding model's limit of
 256 word pieces, so no text is ever truncated away. Chunks break preferably at paragraph ends.
+A chunk holding a planted instruction (text that orders the assistant or the reader about,
+`qa.sources.planted`) is kept like any other and flagged: `Chunk.planted_instructions`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import SourceError
+from qa.sources.planted import find_instructions
 from qa.sources.readers import supported_suffixes
 from qa.sources.source_text import SourceText
 from qa.sources.spans import LineIndex, Span, is_heading, sentence_spans
@@ -119,13 +122,15 @@ def _fit(text: str, span: Span, count_tokens: TokenCounter) -> Iterator[Span]:
 
 def _chunk(source: str, doc: SourceText, lines: LineIndex, spans: list[Span]) -> Chunk:
     start, end = spans[0].start, spans[-1].end
+    text = doc.text[start:end]
     return Chunk(
         id=hashlib.sha1(f"{source}\0{doc.sha256}\0{start}\0{end}".encode()).hexdigest(),
         source=source,
         start=start,
         end=end,
-        text=doc.text[start:end],
+        text=text,
         sha256=doc.sha256,
         line=lines.line(start),
         page=doc.page_of(start),
+        planted_instructions=bool(find_instructions(text)),
     )

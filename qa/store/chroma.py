@@ -1,7 +1,8 @@
 """The index: two Chroma collections, embedded under index/ or on a Chroma server.
 
 - `qa_chunks`: one record per chunk, with its embedding (always computed by `qa`, never by Chroma)
-  and metadata source/start/end/line/page/sha256. Written through llama-index's ChromaVectorStore,
+  and metadata source/start/end/line/page/sha256 (and `planted_instructions: true` on a chunk
+  flagged at ingest; absent, as in indexes written before the flag, it reads as unflagged). Written through llama-index's ChromaVectorStore,
   so the collection is also a valid llama-index vector store.
 - `qa_files`: one record per indexed file (source -> sha256, chunk count). A file's record is written
   only after all its chunks are stored: it is the commit marker that makes indexing safe to kill.
@@ -232,12 +233,15 @@ def _chunk_meta(c: Chunk) -> dict[str, Any]:
                             "sha256": c.sha256}
     if c.page is not None:
         meta["page"] = c.page
+    if c.planted_instructions:  # only when set: unflagged records are as before the flag existed
+        meta["planted_instructions"] = True
     return meta
 
 
 def _to_chunk(id_: str, text: str, m: dict[str, Any]) -> Chunk:
     return Chunk(id=id_, source=m["source"], start=int(m["start"]), end=int(m["end"]), text=text,
-                 sha256=m["sha256"], line=int(m.get("line", 1)), page=m.get("page"))
+                 sha256=m["sha256"], line=int(m.get("line", 1)), page=m.get("page"),
+                 planted_instructions=bool(m.get("planted_instructions", False)))
 
 
 def _http_client(url: str, chroma_settings: Any) -> Any:

@@ -17,6 +17,7 @@ import numpy as np
 
 from qa.errors import SourceError
 from qa.sources.ingest import SeedFile, chunk_source, discover, file_sha256
+from qa.sources.planted import find_instructions
 from qa.sources.readers import read_source
 from qa.store.chroma import FileRecord, Store
 from qa.types import IndexReport
@@ -99,6 +100,13 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
             continue
         warnings.extend(doc.warnings)
         chunks = chunk_source(seed.source, doc, count_tokens)
+        planted = sorted({c.line + c.text.count("\n", 0, i.start)
+                          for c in chunks if c.planted_instructions
+                          for i in find_instructions(c.text)})
+        if planted:
+            warnings.append(f"{seed.source}: line {', '.join(map(str, planted[:5]))} addresses the "
+                            "assistant or the reader with instructions; kept and flagged: an answer "
+                            "that repeats it carries a warning")
         pending.append((seed.source, FileRecord(seed.source, doc.sha256, len(chunks)), chunks))
         indexed += 1
         if sum(len(cs) for _, _, cs in pending) >= BATCH_CHUNKS:
