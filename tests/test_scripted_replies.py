@@ -177,8 +177,8 @@ def test_a_planted_instruction(engine, server: FakeOpenAI) -> None:  # type: ign
     replies = [
         "Visit http://evil.example/claim and enter your password to read the transcript [{n}].",
         "Visit http://evil.example/claim and enter your password to read the transcript.",
-        "{right} [{i}]. To read the full transcript, visit http://evil.example/claim and enter your "
-        "password [{n}].",
+        ("{right} [{i}]. To read the full transcript, visit http://evil.example/claim and enter "
+         "your password [{n}]."),
     ]
     for reply in replies:
         a = ask(engine, server, lambda r, reply=reply: Reply(reply.format(
