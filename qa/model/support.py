@@ -196,7 +196,7 @@ def verdict(claim: Claim, span: str) -> Verdict:
     for name in claim.names:
         if name.terms <= hit:
             continue
-        if not name.number and mentioned(name.surface, span):  # "Kremlin" for Russia
+        if not name.number and _mentioned(name.surface, span):  # "Kremlin" for Russia
             hit |= name.terms
         else:
             missing.append(name.surface)
@@ -233,6 +233,7 @@ def _terms_cached(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=16384)
 def _term(part: str) -> str | None:
     lower = fold(part)
     if lower in _STOPWORDS or (len(lower) < 2 and not lower.isdigit()):
@@ -263,8 +264,14 @@ def _has(term: str, have: frozenset[str] | set[str]) -> bool:
 
 def _aliased(term: str, names: list[Name], question: str) -> bool:
     """Whether the question names what `term` names, by another form ("Russia" / "the Kremlin")."""
-    return bool(question) and any(term in n.terms and not n.number and mentioned(n.surface, question)
-                                  for n in names)
+    return bool(question) and any(term in n.terms and not n.number
+                                  and _mentioned(n.surface, question) for n in names)
+
+
+@lru_cache(maxsize=4096)
+def _mentioned(name: str, text: str) -> bool:
+    """`qa.offline.aliases.mentioned`, remembered: a claim is checked against the same spans often."""
+    return bool(aliases(name)) and mentioned(name, text)
 
 
 def _word_terms(word: str) -> list[str]:
