@@ -117,8 +117,8 @@ def _ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
     if answer.notice:
-        warning = answer.notice.startswith("warning:")
-        print(answer.notice if warning else f"note: {answer.notice}", file=sys.stderr)
+        notice = one_line(answer.notice)  # it may name a file, and a file name may hold a newline
+        print(notice if notice.startswith("warning:") else f"note: {notice}", file=sys.stderr)
     print(answer.text)
     for c in answer.citations:
         print(f"\n{citation_line(c)}\n    \"{c.quote}\"")
