@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from qa.config import Settings
 from qa.errors import JudgeError
+from qa.offline.answer_model import AnswerModel, JudgeWeights
 from qa.offline.judge import Pair, judge_from_settings, local_judge_installed, yes_probability
 from qa.offline.weights import Weights, model_file
 
@@ -112,6 +114,16 @@ def test_the_local_judge_prefers_the_sentence_that_answers(local_judge) -> None:
 
 
 # --- the answerer with the reader ------------------------------------------------------------------
+# The shipped answer model has no reader weights yet (see BENCHMARKS.md, issue 14): these are the
+# ones training/fit_judge.py gave on 240 fitting cases, passed in as the tests' own model.
+FITTED = JudgeWeights(candidates=2, rank_weight=2.0, bias=1.827232, ranker_weight=0.460223,
+                      judge_weight=1.485436, waive=0.5, model="Qwen2.5-Coder-1.5B-Instruct Q4_K_M")
+
+
+def _with_reader() -> AnswerModel:
+    return replace(AnswerModel.load(), judge=FITTED)
+
+
 @pytest.fixture
 def backup_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
     from qa.api import Engine
@@ -120,7 +132,7 @@ def backup_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
     (seeds / "backup-policy.txt").write_text(BACKUP, encoding="utf-8")
     settings = Settings.from_env({"QA_JUDGE": "local", "QA_SEEDS_DIR": str(seeds),
                                   "QA_INDEX_DIR": str(tmp_path / "index")})
-    return Engine.from_settings(settings)
+    return Engine.from_settings(settings, _with_reader())
 
 
 @pytest.mark.slow
@@ -135,8 +147,8 @@ def test_the_reader_answers_a_plain_question_the_rules_refused(backup_engine) ->
 @pytest.mark.slow
 @needs_model
 def test_the_reader_refuses_what_the_policy_does_not_say(backup_engine) -> None:  # type: ignore[no-untyped-def]
-    a = backup_engine.answer("How much does the backup service cost?")
-    assert not a.supported
+    # Answered, wrongly, by the rules alone: "Restores are requested through the service desk."
+    assert not backup_engine.answer("Who approves restores?").supported
 
 
 @pytest.mark.slow
@@ -150,7 +162,7 @@ def test_an_unusable_model_folder_is_one_notice_and_the_answer_comes_anyway(
     settings = Settings.from_env({"QA_JUDGE": "local", "QA_MODEL_DIR": str(blocker / "models"),
                                   "QA_SEEDS_DIR": str(tmp_path / "seeds"),
                                   "QA_INDEX_DIR": str(tmp_path / "index")})
-    engine = Engine.from_settings(settings)
+    engine = Engine.from_settings(settings, _with_reader())
     a = engine.answer("Where did Putin propose holding the talks?")
     assert a.supported and "Istanbul" in a.text
     assert "answered without the reader model" in a.notice and "QA_MODEL_DIR" in a.notice

@@ -66,7 +66,9 @@ _VAGUE_TIME = "week|month|year|day|morning|evening|night|soon|early|later|recent
 _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                  "forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?")
 _TYPE_PATTERNS = {  # (strong, weak)
-    "time": (re.compile(rf"\b(?:{_NAMED_TIME})\b|\b(?:1[89]|20)\d\d\b", re.IGNORECASE),
+    # A time of day answers "when" too ("runs every night at 01:30").
+    "time": (re.compile(rf"\b(?:{_NAMED_TIME})\b|\b(?:1[89]|20)\d\d\b|\b\d{{1,2}}:\d\d\b"
+                        r"|\b\d{1,2}\s*(?:a\.?m\b|p\.?m\b)", re.IGNORECASE),
              re.compile(rf"\b(?:{_VAGUE_TIME})s?\b", re.IGNORECASE)),
     "place": (re.compile(r"\b(?:in|at|on|near|outside|inside)\s+(?:the\s+)?(?:[a-z]+\s+of\s+)?"
                          r"([A-Z][\w’'.-]*)"),  # "in Istanbul", "at the lock of Iron Gate"
