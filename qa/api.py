@@ -10,7 +10,7 @@ import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from qa.config import MAX_QUESTION_CHARS, Settings
 from qa.errors import JudgeError, QuestionError, SourceError
 from qa.model.generate import ModelAnswerer
 from qa.offline.answer_model import AnswerModel
-from qa.offline.extractive import Lexicon, Pick, SentenceVectors, pick
+from qa.offline.extractive import Lexicon, Pick, SentenceVectors, analyse, decide
 from qa.offline.features import question_terms, question_texts
 from qa.offline.judge import Judge, judge_from_settings
 from qa.offline.language import english_only_notice, foreign_language
@@ -176,18 +176,18 @@ class Engine:
 
     def _answer_extractive(self, question: str, history: list[str]) -> Answer:
         passages, query, lexicon = self._retrieve(question, history)
-        judge = self.judge()
+        analysis = analyse(query.question, passages, query.asked, query.vectors[0],
+                           query.context_vector, self.vectors, lexicon)
         try:
-            chosen = pick(query.question, passages, query.asked, query.vectors[0],
-                          query.context_vector, self.vectors, lexicon, self.answer_model, judge)
+            chosen = decide(analysis, self.answer_model, self.judge())
             notice = self._judge_notice
         except JudgeError as exc:  # the reader failed mid-question: answer without it, say so
-            chosen = pick(query.question, passages, query.asked, query.vectors[0],
-                          query.context_vector, self.vectors, lexicon, self.answer_model)
+            chosen = decide(analysis, self.answer_model)
             notice = f"{exc}; answered without the reader model"
         result = answer_from_pick(question, query.standalone, chosen)
         if notice:
-            result = replace(result, notice="; ".join(n for n in (result.notice, notice) if n))
+            result = dataclasses.replace(
+                result, notice="; ".join(n for n in (result.notice, notice) if n))
         return result
 
     def judge(self) -> Judge | None:

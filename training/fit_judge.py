@@ -9,14 +9,14 @@ local model by default) reads the ranker's first `--candidates` sentences. Its v
 (`--cache`), so refitting after a change to the fit alone asks the model nothing. Then a grid over
 the ranking weight and the waiving threshold, a logistic fit of the answer-or-abstain score on the
 ranker's confidence and the judge's log-odds, and a threshold that best meets the bars (90 %
-answers, 85 % abstention), scored as `qa eval` scores an answer (`qa.evaluate.holds`).
+answers, 85 % abstention). Each case goes through the answerer's own `judged` and
+`answer_sentences`, and is scored as `qa eval` scores an answer (`qa.evaluate.holds`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
 import time
@@ -32,20 +32,35 @@ from casesets import Case, Engines, collect  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import holds  # noqa: E402
 from qa.offline.answer_model import AnswerModel, JudgeWeights  # noqa: E402
-from qa.offline.extractive import Choice, _pair, choose  # noqa: E402
+from qa.offline.extractive import (  # noqa: E402
+    Choice,
+    answer_sentences,
+    choose,
+    judge_pair,
+    judged,
+    log_odds,
+)
 from qa.offline.judge import Judge, judge_from_settings  # noqa: E402
 
 RANK_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 WAIVES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
-NEVER = "the sources never mention"
-
-
 @dataclass(frozen=True)
 class Judged:
     case: Case
-    choice: Choice
-    rows: tuple[int, ...]  # the ranker's first candidates, read by the judge
-    p_yes: tuple[float, ...]
+    choice: Choice  # the shipped ranker's
+    p_yes: tuple[float, ...]  # the judge's, for choice.ranked[:len(p_yes)]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One case under one ranking weight and waiving threshold: what the answer-or-abstain score
+    reads, and whether the answer, if given, would be right (as `qa eval` scores it)."""
+
+    answerable: bool
+    overruled: bool
+    ranker_confidence: float
+    judge_log_odds: float  # for the winner
+    right: bool
 
 
 def judge_cases(cases: list[Case], model: AnswerModel, judge: Judge, k: int,
@@ -62,10 +77,9 @@ def judge_cases(cases: list[Case], model: AnswerModel, judge: Judge, k: int,
             if not c.analysis.candidates:
                 continue
             choice = choose(c.analysis, model)
-            rows = choice.ranked[:k]
             p = []
-            for r in rows:
-                pair = _pair(c.analysis.candidates[r])
+            for r in choice.ranked[:k]:
+                pair = judge_pair(c.analysis.candidates[r])
                 key = json.dumps([judge.name, c.analysis.question.asked, pair.sentence,
                                   pair.context])
                 if key not in cache:
@@ -73,48 +87,46 @@ def judge_cases(cases: list[Case], model: AnswerModel, judge: Judge, k: int,
                     sink.write(json.dumps({"key": key, "p": cache[key]}) + "\n")
                     sink.flush()
                 p.append(cache[key])
-            out.append(Judged(c, choice, tuple(rows), tuple(p)))
+            out.append(Judged(c, choice, tuple(p)))
             if n % 50 == 0:
                 print(f"  {n}/{len(cases)} cases judged ({time.time() - started:.0f} s)",
                       file=sys.stderr)
     return out
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-4), 1 - 1e-4)
-    return math.log(p / (1 - p))
+def outcomes(judged_cases: list[Judged], model: AnswerModel, probe: JudgeWeights
+             ) -> list[Outcome]:
+    """Each case through the answerer's own `judged` with `probe`'s ranking weight and waiving
+    threshold (the winner, its checks and its answer do not depend on the score's weights)."""
+    with_probe = replace(model, judge=probe)
+    out = []
+    for j in judged_cases:
+        chosen = judged(j.case.analysis, with_probe, j.choice, j.p_yes)
+        p_best = j.p_yes[j.choice.ranked.index(chosen.rows[0])]
+        text = " ".join(c.text for c in answer_sentences(j.case.analysis, chosen))
+        out.append(Outcome(j.case.case.answerable, bool(chosen.reasons), j.choice.confidence,
+                           log_odds(p_best), holds(text, j.case.case.answers)))
+    return out
 
 
-def _best(j: Judged, rank_weight: float) -> int:
-    combined = [math.log(max(float(j.choice.probs[r]), 1e-12)) + rank_weight * _logit(p)
-                for r, p in zip(j.rows, j.p_yes, strict=True)]
-    return int(np.argmax(combined))
-
-
-def _overruled(j: Judged, i: int, waive: float) -> bool:
-    return any(j.p_yes[i] < waive or r.startswith(NEVER) for r in j.choice.overruled[j.rows[i]])
-
-
-def _rates(judged: list[Judged], w: JudgeWeights) -> tuple[float, float]:
+def _rates(cases: list[Outcome], w: JudgeWeights) -> tuple[float, float]:
     right, refused = [], []
-    for j in judged:
-        i = _best(j, w.rank_weight)
-        score = w.bias + w.ranker_weight * j.choice.confidence + w.judge_weight * _logit(j.p_yes[i])
-        answered = score >= 0 and not _overruled(j, i, w.waive)
-        if j.case.case.answerable:
-            text = j.case.analysis.candidates[j.rows[i]].text
-            right.append(answered and holds(text, j.case.case.answers))
+    for o in cases:
+        answered = not o.overruled and w.score(o.ranker_confidence, o.judge_log_odds) >= 0
+        if o.answerable:
+            right.append(answered and o.right)
         else:
             refused.append(not answered)
     return float(np.mean(right)), float(np.mean(refused))
 
 
-def fit(judged: list[Judged], k: int, name: str) -> tuple[JudgeWeights, tuple[float, float]]:
+def fit(judged_cases: list[Judged], model: AnswerModel, k: int, name: str
+        ) -> tuple[JudgeWeights, tuple[float, float]]:
     """The best weights reading the first 1..k candidates (fewer is faster: one model call each)."""
     best: tuple[tuple[float, float], JudgeWeights, tuple[float, float]] | None = None
     for n in range(1, k + 1):
-        fewer = [replace(j, rows=j.rows[:n], p_yes=j.p_yes[:n]) for j in judged]
-        weights, rates = _fit_reading(fewer, n, name)
+        fewer = [replace(j, p_yes=j.p_yes[:n]) for j in judged_cases]
+        weights, rates = _fit_reading(fewer, model, n, name)
         score = (min(rates[0] / 0.90, rates[1] / 0.85) + 0.002 * (k - n), rates[0] + rates[1])
         print(f"  reading {n}: answers {rates[0]:.1%}, abstention {rates[1]:.1%}", file=sys.stderr)
         if best is None or score > best[0]:
@@ -123,24 +135,20 @@ def fit(judged: list[Judged], k: int, name: str) -> tuple[JudgeWeights, tuple[fl
     return best[1], best[2]
 
 
-def _fit_reading(judged: list[Judged], k: int, name: str
+def _fit_reading(judged_cases: list[Judged], model: AnswerModel, k: int, name: str
                  ) -> tuple[JudgeWeights, tuple[float, float]]:
     best: tuple[tuple[float, float], JudgeWeights, tuple[float, float]] | None = None
     for a in RANK_WEIGHTS:
         for waive in WAIVES:
-            x, y = [], []
-            for j in judged:
-                i = _best(j, a)
-                if _overruled(j, i, waive):
-                    continue
-                x.append([j.choice.confidence, _logit(j.p_yes[i])])
-                text = j.case.analysis.candidates[j.rows[i]].text
-                y.append(float(j.case.case.answerable and holds(text, j.case.case.answers)))
-            w = fit_logistic(np.array(x), np.array(y), 1.0)
+            cases = outcomes(judged_cases, model, JudgeWeights(k, a, 0.0, 0.0, 0.0, waive, name))
+            kept = [o for o in cases if not o.overruled]
+            x = np.array([[o.ranker_confidence, o.judge_log_odds] for o in kept])
+            y = np.array([float(o.answerable and o.right) for o in kept])
+            w = fit_logistic(x, y, 1.0)
             for shift in np.linspace(-3, 3, 61):
                 weights = JudgeWeights(k, a, float(w[2] + shift), float(w[0]), float(w[1]), waive,
                                        name)
-                rates = _rates(judged, weights)
+                rates = _rates(cases, weights)
                 score = (min(rates[0] / 0.90, rates[1] / 0.85), rates[0] + rates[1])
                 if best is None or score > best[0]:
                     best = (score, weights, rates)
@@ -169,12 +177,12 @@ def main() -> None:
             got = collect(engines, [path])
             cases += got[:args.limit] if args.limit else got
         print(f"{len(cases)} cases from {len(args.sets)} sets", file=sys.stderr)
-        judged = judge_cases(cases, model, judge, args.candidates, args.cache)
-    weights, (answers, abstain) = fit(judged, args.candidates, judge.name)
-    base = [(j.case.case.answerable, j) for j in judged]
+        judged_cases = judge_cases(cases, model, judge, args.candidates, args.cache)
+    weights, (answers, abstain) = fit(judged_cases, model, args.candidates, judge.name)
     print(json.dumps(weights.to_json()))
     print(f"fitted, in sample: answers {answers:.1%}, abstention {abstain:.1%} "
-          f"({sum(a for a, _ in base)} answerable, {sum(not a for a, _ in base)} not)")
+          f"({sum(j.case.case.answerable for j in judged_cases)} answerable, "
+          f"{sum(not j.case.case.answerable for j in judged_cases)} not)")
     if args.write:
         replace(model, judge=weights).save()
         print("written to qa/offline/answer_model.json")

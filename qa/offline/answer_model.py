@@ -58,6 +58,10 @@ class JudgeWeights:
     waive: float  # P(yes) from which the checks on the kind of answer do not overrule
     model: str = ""  # the reader model it was fitted with
 
+    def score(self, ranker_confidence: float, judge_log_odds: float) -> float:
+        """The answer-or-abstain score of a winner: >= 0 answers."""
+        return self.bias + self.ranker_weight * ranker_confidence + self.judge_weight * judge_log_odds
+
     def to_json(self) -> dict[str, object]:
         return {k: (round(v, 6) if isinstance(v, float) else v)
                 for k, v in self.__dict__.items()}

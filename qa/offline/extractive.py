@@ -1,10 +1,11 @@
 """The offline answerer: picks the fewest source sentences that answer the question, or abstains.
 
 No generation: every word of an answer is a sentence of a source, quoted at its exact offsets.
-`qa.offline.features` describes each candidate sentence of the retrieved passages by a row of features;
-`qa.offline.answer_model` (weights fitted on eval/ by training/calibrate.py) ranks them and decides whether the
-winner answers the question at all. A second sentence joins when the ranker finds it nearly as
-likely.
+`qa.offline.features` describes each candidate sentence of the retrieved passages by a row of
+features; `qa.offline.answer_model` (weights fitted on eval/ by training/calibrate.py) ranks them
+and decides whether the winner answers the question at all. A second sentence joins when the
+ranker finds it nearly as likely. With a reader model (`qa.offline.judge`), it reads the ranker's
+first candidates and has the last word (`judged`).
 A few checks overrule the model, because no sentence can answer the question when they fail:
 - a name or number of the question appears nowhere in the retrieved text ("What did Macron say?");
 - the question asks for a number or a time and the answer holds none the question does not give;
@@ -40,7 +41,7 @@ from qa.store.embed import Encoded
 from qa.types import Passage
 
 __all__ = ["Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
-           "answer_sentences", "checks", "choose", "decide", "pick"]
+           "answer_sentences", "checks", "choose", "decide", "judge_pair", "judged", "log_odds"]
 
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
 # "Turkish President ...").
@@ -79,15 +80,6 @@ class Analysis:
     matrix: np.ndarray  # (len(candidates), len(FEATURES))
     missing: tuple[str, ...]  # names/numbers of the question not found in the retrieved text
     unknown_share: float  # weight share of the question's words that the sources never use
-
-
-def pick(q: Question, passages: Sequence[Passage], asked: Encoded, question_vec: np.ndarray,
-         context_vec: np.ndarray | None, vectors: SentenceVectors, lexicon: Lexicon,
-         model: AnswerModel, judge: Judge | None = None) -> Pick:
-    """Chooses the answer sentences for `q`, or none when the passages do not answer it. `asked`
-    is `q.asked` through the model (see `qa.offline.features.featurize`)."""
-    return decide(analyse(q, passages, asked, question_vec, context_vec, vectors, lexicon), model,
-                  judge)
 
 
 def analyse(q: Question, passages: Sequence[Passage], asked: Encoded, question_vec: np.ndarray,
@@ -150,7 +142,7 @@ def choose(analysis: Analysis, model: AnswerModel) -> Choice:
         rows.append(runner_up)
     confidence = model.confidence(case_vector(f, scores, probs, best, analysis.question,
                                               analysis.unknown_share))
-    allowed = tuple(i for i in order if ok is None or not ok.any() or ok[i])
+    allowed = tuple(i for i in order if np.isfinite(scores[i]))  # not masked for the speaker
     overruled = tuple(tuple(ruled_out(i)) for i in range(len(analysis.candidates)))
     return Choice(tuple(rows), confidence, tuple(ruled_out(best)), stepped_over, allowed, probs,
                   overruled)
@@ -164,14 +156,15 @@ def decide(analysis: Analysis, model: AnswerModel, judge: Judge | None = None) -
     choice = choose(analysis, model)
     if judge is not None and model.judge is not None:
         choice = judged(analysis, model, choice, judge.probabilities(
-            analysis.question.asked, [_pair(analysis.candidates[i])
+            analysis.question.asked, [judge_pair(analysis.candidates[i])
                                       for i in choice.ranked[:model.judge.candidates]]))
     if choice.reasons or choice.confidence < 0:
         return Pick((), choice.confidence, choice.reasons or choice.stepped_over)
     return Pick(answer_sentences(analysis, choice), choice.confidence)
 
 
-def _pair(c: Candidate) -> Pair:
+def judge_pair(c: Candidate) -> Pair:
+    """What the judge reads of a candidate: the sentence, pronoun resolved, and the one before."""
     return Pair(c.resolved, c.antecedent)
 
 
@@ -187,13 +180,12 @@ def judged(analysis: Analysis, model: AnswerModel, choice: Choice,
     params = model.judge
     assert params is not None
     rows = list(choice.ranked[:len(p_yes)])
-    odds = [_logit(p) for p in p_yes]
+    odds = [log_odds(p) for p in p_yes]
     combined = [math.log(max(float(choice.probs[r]), 1e-12)) + params.rank_weight * o
                 for r, o in zip(rows, odds, strict=True)]
     order = sorted(range(len(rows)), key=lambda i: -combined[i])
     best = order[0]
-    confidence = (params.bias + params.ranker_weight * choice.confidence
-                  + params.judge_weight * odds[best])
+    confidence = params.score(choice.confidence, odds[best])
     reasons = tuple(r for r in choice.overruled[rows[best]]
                     if p_yes[best] < params.waive or r.startswith(NEVER_MENTIONED))
     chosen = [rows[best]]
@@ -203,7 +195,7 @@ def judged(analysis: Analysis, model: AnswerModel, choice: Choice,
                    stepped_over=())
 
 
-def _logit(p: float) -> float:
+def log_odds(p: float) -> float:
     p = min(max(p, 1e-4), 1 - 1e-4)
     return math.log(p / (1 - p))
 

@@ -64,10 +64,10 @@ def yes_probability(top: Sequence[Mapping[str, Any]]) -> float:
     return yes / (yes + no) if yes + no > 0 else 0.5
 
 
-def _request(messages: list[Message], model: str) -> dict[str, Any]:
-    return {"model": model, "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "max_tokens": 1, "temperature": 0.0, "logprobs": True, "top_logprobs": 10,
-            "cache_prompt": True}
+def _request(messages: list[Message]) -> dict[str, Any]:
+    """One token, greedy, with its top log-probabilities: the same for every way of asking."""
+    return {"messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": 1, "temperature": 0.0, "logprobs": True, "top_logprobs": 10}
 
 
 def _top_logprobs(reply: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -118,10 +118,13 @@ class LocalJudge:
         for pair in pairs:
             messages = render_prompt("judge", self._prompts_dir, question=question,
                                      context=pair.context or "none", sentence=pair.sentence)
-            with self._lock:
-                reply = self._server.handle_chat_completions(_request(messages, "local"))
+            with self._lock:  # the prompt cache keeps this question's prefix between calls
+                reply = self._server.handle_chat_completions(
+                    {**_request(messages), "cache_prompt": True})
             if not isinstance(reply, Mapping) or "error" in reply:
-                raise JudgeError(f"the reader model failed: {reply.get('error') if isinstance(reply, Mapping) else reply}")
+                error = reply.get("error") if isinstance(reply, Mapping) else reply
+                raise JudgeError(f"the reader model failed ({error}); set QA_JUDGE=off to answer "
+                                 "without it")
             out.append(yes_probability(_top_logprobs(reply)))
         return out
 
@@ -144,11 +147,9 @@ class EndpointJudge:
         for pair in pairs:
             messages = render_prompt("judge", self._settings.prompts_dir, question=question,
                                      context=pair.context or "none", sentence=pair.sentence)
-            body = _request(messages, self._settings.model)
             try:
-                reply = self._client.chat.completions.create(
-                    model=body["model"], messages=body["messages"], max_tokens=1, temperature=0.0,
-                    logprobs=True, top_logprobs=10)
+                reply = self._client.chat.completions.create(model=self._settings.model,
+                                                             **_request(messages))
             except openai.OpenAIError as exc:
                 raise JudgeError(f"the reader model at {self._settings.base_url} failed "
                                  f"({type(exc).__name__}); check that it is running, or set "
