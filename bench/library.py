@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LIBRARY = [ROOT / "seeds", ROOT / "eval" / "other", ROOT / "eval" / "sealed_docs",
-           ROOT / "eval" / "genres", ROOT / "eval" / "sealed_genres"]
+LIBRARY = [ROOT / "seeds", *(ROOT / "eval" / name for name in (
+    "other", "sealed_docs", "genres", "sealed_genres", "sealed_genres2"))]
 
 
 def build_library(folder: Path) -> int:
