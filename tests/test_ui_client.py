@@ -233,7 +233,8 @@ def test_sources_panel_highlights_quote_inside_its_paragraph() -> None:
     c = citation("Second para <script>x()</script>.", n=2)
     turns = [Turn("Anything about <i>?", Answer("q", "x [2]", True, [c]))]
     html = render_sources(turns, lambda source: SOURCE)
-    assert '<mark class="qa-quote">Second para &lt;script&gt;x()&lt;/script&gt;.</mark>' in html
+    assert ('<mark class="qa-quote" data-n="2">Second para &lt;script&gt;x()&lt;/script&gt;.'
+            "</mark>") in html
     assert "<script>" not in html and "Anything about &lt;i&gt;?" in html
     assert 'id="qa-src-0-2"' in html and "doc.md" in html and "line 2" in html
     assert "Istanbul" not in html  # the other paragraph is not shown
@@ -244,8 +245,8 @@ def test_sources_panel_says_when_the_source_changed() -> None:
     turns = [Turn("q", Answer("q", "x [1]", True, [c]))]
     html = render_sources(turns, lambda source: "rewritten " + SOURCE)
     assert "the source has changed since this answer" in html
-    assert ('<mark class="qa-quote">First &lt;b&gt;para&lt;/b&gt; says Istanbul &amp; more.'
-            "</mark>") in html
+    assert ('<mark class="qa-quote" data-n="1">First &lt;b&gt;para&lt;/b&gt; says Istanbul '
+            "&amp; more.</mark>") in html
 
 
 def test_paragraph_is_the_blank_line_block_or_the_long_line() -> None:
