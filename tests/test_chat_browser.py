@@ -57,11 +57,12 @@ class App:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[App]:  # type: ignore[no-untyped-def]
     """`build_app` over its own copy of seeds/ (a test adds a file to it), launched once."""
+    from ui_fixtures import free_port
+
     from qa.api import Engine
     from qa.app.ui import build_app
     from qa.config import Settings
     from qa.store.chroma import Store
-    from ui_fixtures import free_port
 
     tmp = tmp_path_factory.mktemp("chat_client")
     seeds = tmp / "seeds"
@@ -252,9 +253,10 @@ def test_phone_opens_the_source_in_a_sheet_with_a_way_back(app: App, phone: Page
     marker = p.locator("#qa-chat .qa-answer").last.locator("a.qa-cite").first
     y = p.evaluate("scrollY")
     marker.tap()
-    sheet = p.get_by_role("dialog", name=f"Source {expected.citations[0].n}")
+    sheet = p.get_by_role("dialog", name=f"Source {expected.citations[0].n}")  # next to it
     playwright.expect(sheet).to_be_visible()
-    assert quote_of(sheet.locator(".qa-card"), expected.citations[0].n) == expected.citations[0].quote
+    c = expected.citations[0]
+    assert quote_of(sheet.locator(".qa-card"), c.n) == c.quote
     # Next to the answer: the page did not jump away, the marker stays visible above the sheet.
     assert abs(p.evaluate("scrollY") - y) < 300
     box, top = marker.bounding_box(), sheet.bounding_box()

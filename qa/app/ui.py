@@ -6,8 +6,9 @@
 What the page shows is a pure function of the session's turns (question + Answer), rendered here as
 escaped HTML: every piece of source or answer text goes through `html.escape`, so a document that
 contains `<script>` shows as text. Citation markers `[n]` become links to the matching card of the
-sources panel; a small script (injected once through the panel's `head`) reveals and highlights the
-card, client side, so clicking never waits for the server.
+sources panel (one card per quoted paragraph); the page's script (chat.js, injected once through the
+panel's `head`) previews, reveals and highlights it client side, so clicking never waits for the
+server. Conversations live in the browser (`gr.BrowserState`, see conversations.py).
 
 API for scripts: `gradio_client.Client(url).predict(question, api_name="/ask")` returns
 `Answer.to_dict()`; an optional second argument is the list of earlier questions.
