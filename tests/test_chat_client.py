@@ -65,6 +65,15 @@ def test_markers_carry_no_browser_tooltip() -> None:
     assert marker and "title=" not in marker.group(0) and 'aria-label="source 1"' in marker.group(0)
 
 
+def test_markers_show_after_the_full_stop_and_copy_keeps_the_text() -> None:
+    c = cite("Putin proposed talks in Istanbul.", 1)
+    a = Answer("Where?", "Talks in Istanbul [1]. Unknown [7].", True, [c],
+               [Sentence("Talks in Istanbul [1].", (1,), True)])
+    html = render_answer(a, turn=0)
+    assert 'Talks in Istanbul.<a class="qa-cite"' in html and ">[1]</a> Unknown [7]." in html
+    assert 'data-copy="Talks in Istanbul [1]. Unknown [7].' in html
+
+
 def test_copy_is_the_answer_with_markers_and_its_sources() -> None:
     cs = [cite("Putin proposed talks in Istanbul.", 1, page=4)]
     a = Answer("Where?", "Putin proposed talks in Istanbul [1].", True, cs)

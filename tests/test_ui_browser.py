@@ -4,6 +4,7 @@ request the page makes is recorded and must go to 127.0.0.1. Screenshots go to t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -115,7 +116,8 @@ def test_ask_stream_click_citation_and_see_the_quote(chat_server: ChatServer, pa
     assert answers.count() == 2
     shown = answers.nth(1).evaluate("""el => { const c = el.cloneNode(true);
         c.querySelectorAll('.qa-actions').forEach(a => a.remove()); return c.textContent; }""")
-    assert shown.strip() == expected["text"]  # the answer, without its Copy/Export row
+    # The answer, without its Copy/Export row; markers stand after the full stop on the page.
+    assert shown.strip() == re.sub(r" ?((?:\[\d+\])+)([.!?,;:]+)", r"\2\1", expected["text"])
 
     # The panel shows the sources of the latest answer; no card is selected yet.
     panel = p.locator(".qa-sources")

@@ -248,6 +248,26 @@
       } else if (!on && label) label.remove();
     });
   }
+  // Gradio labels each message with its raw HTML ("bot's message: <div class=…"): screen readers
+  // get the words instead. The hidden file input behind the chat's drop zone takes no Tab stop.
+  function words(el) {
+    const c = el.cloneNode(true);
+    c.querySelectorAll('.qa-actions').forEach(a => a.remove());
+    return c.textContent.replace(/\s+/g, ' ').trim();
+  }
+  function tidy() {
+    $$('#qa-chat [data-testid="bot"][aria-label], #qa-chat [data-testid="user"][aria-label]')
+      .forEach(m => {
+        const body = $('.qa-answer, .qa-error, .qa-question', m);
+        if (!body) return;
+        const label = (m.dataset.testid === 'bot' ? 'Answer: ' : 'Question: ') + words(body);
+        if (m.getAttribute('aria-label') !== label) m.setAttribute('aria-label', label);
+      });
+    const drop = $('#qa-chat-drop');
+    if (drop && drop.getAttribute('aria-hidden') !== 'true') drop.setAttribute('aria-hidden', 'true');
+    $$('#qa-chat-drop button, #qa-chat-drop input, #qa-chat-drop [tabindex]')
+      .forEach(e => { if (e.tabIndex !== -1) e.tabIndex = -1; });
+  }
   let answers = 0, queued = false;
   function settle() {
     queued = false;
@@ -259,6 +279,7 @@
     }
     answers = all.length;
     markShown();
+    tidy();
     const note = $('#qa-drop-status[data-pending]');
     if (note && note.textContent !== note.dataset.before) delete note.dataset.pending;
   }

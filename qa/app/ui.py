@@ -74,8 +74,18 @@ def _marker(turn: int, n: int) -> str:
             f'aria-label="source {n}">[{n}]</a>')
 
 
+_MARKERS_THEN_STOP = re.compile(r" ?((?:\[\d+\])+)([.!?,;:]+)")
+
+
 def _linked(text: str, turn: int, numbers: set[int]) -> str:
-    """Escaped text with each known `[n]` turned into a citation link."""
+    """Escaped text with each known `[n]` turned into a citation link. Shown after the sentence's
+    full stop, as in print ("in Istanbul.[1]"): a marker pill before it leaves the stop
+    detached ("Istanbul [1] ."). Copy and Export keep the answer's own text."""
+    def after_stop(m: re.Match[str]) -> str:
+        known = all(int(n) in numbers for n in re.findall(r"\d+", m.group(1)))
+        return m.group(2) + m.group(1) if known else m.group(0)
+
+    text = _MARKERS_THEN_STOP.sub(after_stop, text)
     out, pos = [], 0
     for m in re.finditer(r"\[(\d+)\]", text):
         n = int(m.group(1))
