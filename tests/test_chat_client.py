@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from qa.app.conversations import KEEP_CONVERSATIONS, Library, Turn
+from qa.app.conversations import KEEP_CONVERSATIONS, KEEP_TURNS, Library, Turn
 from qa.app.export import answer_markdown, answer_plain_text, export_name
 from qa.app.ui import render_answer, render_sources
 from qa.types import Answer, Citation, Sentence
@@ -140,3 +140,9 @@ def test_only_the_newest_conversations_are_kept() -> None:
         lib = lib.save(f"c{i}", [Turn(f"q{i}", error="x")])
     kept = Library.parse(lib.to_dict()).conversations
     assert len(kept) == KEEP_CONVERSATIONS and kept[0].id == f"c{KEEP_CONVERSATIONS + 4}"
+    flooded = {"conversations": [{"id": "big", "turns": [{"question": f"q{i}", "error": "x"}
+                                                         for i in range(KEEP_TURNS * 3)]}] * 500}
+    parsed = Library.parse(flooded)  # an edited store is cut down, not rendered whole
+    assert len(parsed.conversations) == KEEP_CONVERSATIONS
+    assert [t.question for t in parsed.conversations[0].turns][-1] == f"q{KEEP_TURNS * 3 - 1}"
+    assert len(parsed.conversations[0].turns) == KEEP_TURNS

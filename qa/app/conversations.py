@@ -1,8 +1,10 @@
 """The chat's conversations as the browser keeps them: a session's turns, and the list of past
 conversations stored in the page's localStorage (through `gr.BrowserState`).
 
-What the browser sends back is untrusted: `Library.parse` keeps what is well-formed and drops the
-rest, so a stale or edited store never breaks the page.
+What the browser sends back is untrusted: `Library.parse` keeps what is well-formed (and at most
+the newest conversations and turns) and drops the rest, so a stale or edited store never breaks
+the page. A stored citation is shown like any other: its source must be a file of seeds/
+(`Engine.source_text`) and a quote that no longer matches its offsets is flagged as changed.
 """
 
 from __future__ import annotations
@@ -75,10 +77,13 @@ class Library:
         if not isinstance(data, dict):
             return cls()
         found = []
-        for item in data.get("conversations") or []:
+        items = data.get("conversations")
+        for item in items[:KEEP_CONVERSATIONS] if isinstance(items, list) else []:
             if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 continue
-            turns = [t for t in map(Turn.parse, item.get("turns") or []) if t is not None]
+            stored = item.get("turns")
+            stored = stored[-KEEP_TURNS:] if isinstance(stored, list) else []
+            turns = [t for t in map(Turn.parse, stored) if t is not None]
             if turns:
                 found.append(Conversation(item["id"][:32], tuple(turns)))
         current = data.get("current")
