@@ -407,6 +407,15 @@ def test_axe_finds_nothing_serious(browser: playwright.Browser, app: App, theme:
         assert axe_violations(p) == [], "first screen"
         page.ask("Where did Putin propose holding the talks?")
         assert axe_violations(p) == [], "after an answer"
+        marker = p.locator("#qa-chat a.qa-cite").first
+        if viewport is PHONE:  # the passage's sheet, then back
+            marker.tap()
+            p.get_by_role("dialog").wait_for()
+        else:  # the preview of a focused marker
+            marker.focus()
+            p.get_by_role("tooltip").wait_for()
+        assert axe_violations(p) == [], "with a citation open"
+        p.keyboard.press("Escape")
         page.ask(REFUSED)
         refusal = p.locator("#qa-chat .qa-answer").last
         playwright.expect(refusal).to_contain_class("qa-unsupported qa-shown")
