@@ -201,15 +201,16 @@ def test_model_file_for_other_features_is_a_clear_error(tmp_path: Path) -> None:
         AnswerModel.load(tmp_path / "missing.json")
 
 
-# --- end to end over the seed article -------------------------------------------------------------
 def test_an_answer_does_not_open_on_a_dangling_connective() -> None:
-    assert without_connective("However, he insisted on a ceasefire.") == "He insisted on a ceasefire."
+    assert without_connective("However, he insisted on a ceasefire.") == (
+        "He insisted on a ceasefire.")
     assert without_connective("Meanwhile, European leaders demanded a truce.") == (
         "European leaders demanded a truce.")
     assert without_connective("Later, he spoke.") == "Later, he spoke."  # time is meaning
     assert without_connective("However you look at it.") == "However you look at it."
 
 
+# --- end to end over the seed article -------------------------------------------------------------
 def test_the_answer_drops_the_connective_and_the_quote_keeps_it(engine) -> None:  # type: ignore[no-untyped-def]
     a = engine.answer("What did Zelenskyy insist must precede any negotiations?")
     assert a.supported and a.citations[0].quote.startswith("However, ")  # the article's sentence

@@ -537,11 +537,13 @@ def build_app(
                                           show_progress="hidden", **answering)
         keeping: dict[str, Any] = dict(fn=remember, inputs=[turns, conversation_id, stored],
                                        outputs=[conversation_id, stored, past],
-                                       api_visibility="private", show_progress="hidden")
+                                       api_visibility="private", show_progress="hidden",
+                                       concurrency_id="conversations", concurrency_limit=8)
         box.submit(**chat_event, api_name="chat", api_visibility="undocumented").then(**keeping)
         send.click(**chat_event, api_visibility="private").then(**keeping)
         shown = [chatbot, sources, turns, conversation_id, stored, past]
-        private: dict[str, Any] = dict(api_visibility="private", show_progress="hidden")
+        private: dict[str, Any] = dict(api_visibility="private", show_progress="hidden",
+                                       concurrency_id="conversations", concurrency_limit=8)
         app.load(restore, stored, shown, **private)
         fresh.click(new_conversation, stored, shown, **private)
         past.input(reopen, [past, stored], shown, **private)
