@@ -198,6 +198,10 @@ def test_marker_previews_its_quote_on_hover_and_keyboard_focus(app: App, desktop
     desktop.screenshot("chat-preview-1400.png")
     p.mouse.move(5, 5)
     playwright.expect(pop).to_be_hidden()
+    marker.click()  # a click shows the card in the panel; the preview goes with the mouse
+    playwright.expect(p.locator(f"#qa-src-0-{c.n}")).to_have_class("qa-card qa-active")
+    p.mouse.move(5, 5)
+    playwright.expect(pop).to_be_hidden()
 
     # Keyboard alone: from the question box back to the marker, open it, close the preview.
     p.locator("#qa-question textarea").focus()

@@ -105,7 +105,8 @@
   });
   document.addEventListener('pointerout', ev => {
     const cite = citeOf(ev);
-    if (cite && ev.pointerType === 'mouse' && document.activeElement !== cite) unpreview();
+    // A click focuses the link too; only a keyboard focus keeps the preview once the mouse leaves.
+    if (cite && ev.pointerType === 'mouse' && !cite.matches(':focus-visible')) unpreview();
   });
   document.addEventListener('focusin', ev => {
     const cite = citeOf(ev);
