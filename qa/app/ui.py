@@ -170,11 +170,11 @@ def paragraph_around(
     return a, b
 
 
-def _header(numbers: list[int], source: str, where: str) -> str:
+def _header(numbers: list[int], source: str, place: str) -> str:
     name = source.rsplit("/", 1)[-1]
     nums = "".join(f'<span class="qa-num">{n}</span>' for n in numbers)
     return (f'<header>{nums}<span class="qa-file" title="{_esc(source)}">{_esc(name)}</span>'
-            f'<span class="qa-where">{where}</span></header>')
+            f'<span class="qa-where">{place}</span></header>')
 
 
 def _card_open(turn: int, numbers: list[int]) -> str:
@@ -226,7 +226,7 @@ def _marked(text: str, group: _Group, turn: int) -> str:
     return before + "".join(out) + after
 
 
-def _groupwhere(g: _Group) -> str:
+def _group_where(g: _Group) -> str:
     first = min(c.line_start for c in g.citations)
     last = max(c.line_end for c in g.citations)
     pages = sorted({c.page for c in g.citations if c.page})
@@ -259,7 +259,7 @@ def _cards(citations: list[Citation], turn: int, source_text: Callable[[str], st
         for g in _groups(cs, texts[source]):
             numbers = [c.n for c in g.citations]
             cards[numbers[0]] = (
-                f"{_card_open(turn, numbers)}{_header(numbers, source, _groupwhere(g))}"
+                f"{_card_open(turn, numbers)}{_header(numbers, source, _group_where(g))}"
                 f'<p class="qa-passage">{_marked(texts[source], g, turn)}</p></article>')
     return "".join(cards[n] for n in sorted(cards))
 
