@@ -103,9 +103,13 @@ def main() -> None:
             genres = [r for name, r in reports.items() if not name.startswith("unseen")]
             name = "off" if mode == "off" else (engine.judge().name if engine.judge() else mode)
             if seed:
-                print(_row(f"{name}: seed article (unseen_i, unseen_j)", seed, None))
+                names = ", ".join(n for n in reports if n.startswith("unseen"))
+                print(_row(f"{name}: seed article ({names})", seed, None))
             if genres:
-                print(_row(f"{name}: other genres (sealed_genres, 8 docs)", genres, None))
+                folders = sorted({p.parent.name for p in args.sets
+                                  if not p.stem.startswith("unseen")})
+                print(_row(f"{name}: other genres ({', '.join(folders)}, {len(genres)} docs)",
+                           genres, None))
             print(_row(f"{name}: all", list(reports.values()), seconds))
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"peak RSS so far: {peak:.0f} MB", file=sys.stderr)
