@@ -206,7 +206,7 @@ def test_model_file_for_other_features_is_a_clear_error(tmp_path: Path) -> None:
     ("What did Erdoğan say in reply?", "the sources do not say what Erdoğan said"),
     ("Which European leaders demanded the 30-day ceasefire?", "name no one"),
     ("In what year did the war between Russia and Ukraine begin?", "give no year"),
-    ("What did Emmanuel Macron propose?", "the sources never mention Emmanuel, Macron"),
+    ("What did Emmanuel Macron propose?", "the sources never mention Emmanuel Macron"),
     ("What does Putin consider the root causes of the war to be?",
      "mention the root causes of the war but do not say what they are"),
 ])
