@@ -295,17 +295,21 @@ def test_upload_never_overwrites_and_skips_same_content(tmp_path: Path) -> None:
 def test_upload_refuses_large_binary_and_empty_files(tmp_path: Path) -> None:
     seeds, up = tmp_path / "new_seeds", tmp_path / "big.txt"
     up.write_bytes(b"x" * 2048)
-    with pytest.raises(SourceError, match="larger than 0.001 MB"):
+    with pytest.raises(SourceError, match="^big.txt not added: it is larger than 0.001 MB"):
         add_upload(seeds, up, "big.txt", 0.001)
     up.write_bytes(b"text\x00\x01binary")
-    with pytest.raises(SourceError, match="binary"):
+    with pytest.raises(SourceError) as refused:
         add_upload(seeds, up, "bin.txt", 1)
+    # Not "remove it from seeds/: not added": the reason alone, after what happened.
+    assert str(refused.value) == ("bin.txt not added: looks like a binary file (it contains NUL "
+                                  "bytes), not text")
     up.write_bytes(b"  \n")
-    with pytest.raises(SourceError, match="empty"):
+    with pytest.raises(SourceError, match="^empty.txt not added: the file is empty$"):
         add_upload(seeds, up, "empty.txt", 1)
     up.write_bytes(b"%PDF-1.4 this is not really a PDF")
-    with pytest.raises(SourceError, match="broken.pdf.*not added"):
+    with pytest.raises(SourceError, match="^broken.pdf not added: ") as refused:
         add_upload(seeds, up, "broken.pdf", 1)
+    assert "seeds/" not in str(refused.value) and "remove" not in str(refused.value)
     with pytest.raises(SourceError, match="not a file qa can read"):
         add_upload(seeds, up, "photo.png", 1)
     assert not seeds.exists()

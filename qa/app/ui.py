@@ -20,6 +20,7 @@ import html
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +30,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # set before gradio 
 
 import gradio as gr  # noqa: E402
 
+from qa.app.suggest import FirstScreen, Suggester  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.errors import QAError, QuestionError  # noqa: E402
+from qa.errors import QAError, QuestionError, SourceError  # noqa: E402
 from qa.sources.documents import UPLOAD_SUFFIXES, add_upload, remove_document  # noqa: E402
 from qa.types import Answer, Citation, IndexReport  # noqa: E402
 
@@ -51,6 +53,7 @@ class ChatEngine(Protocol):
     def answer_stream(
         self, question: str, history: list[str] | None = None
     ) -> Iterator[str | Answer]: ...
+    def answer(self, question: str, history: list[str] | None = None) -> Answer: ...
     def source_text(self, source: str) -> str: ...
     def documents(self) -> list[Any]: ...
     def refresh(self) -> IndexReport: ...
@@ -94,7 +97,7 @@ def render_answer(answer: Answer, turn: int) -> str:
     if not answer.supported:  # the notice says why, e.g. the model was down
         return (f'<div class="qa-answer qa-unsupported" data-turn="{turn}">'
                 f'<span class="qa-badge">Not in the sources</span> {_esc(answer.text)}'
-                f'{notice}</div>')
+                f'{_notice(_as_sentence(answer.notice))}{render_closest(answer, turn)}</div>')
     numbers = {c.n for c in answer.citations}
     body, pos = [], 0
     for sentence in answer.sentences:
@@ -124,6 +127,30 @@ def render_error(message: str) -> str:
 
 def render_streaming(text: str) -> str:
     return f'<div class="qa-answer qa-streaming">{_esc(text)}<span class="qa-caret">▍</span></div>'
+
+
+_CLOSEST_LABEL = "Not an answer — the closest passages found:"
+
+
+def render_closest(answer: Answer, turn: int) -> str:
+    """Under a refusal: the sentences that came closest, each a link to its card (its place in
+    the source), labelled so that nobody takes them for the answer."""
+    if answer.supported or not answer.closest:
+        return ""
+    items = "".join(
+        f'<li>{_marker(turn, c.n)} <q class="qa-closest-quote">{_esc(c.quote)}</q> '
+        f'<span class="qa-closest-where">{_esc(c.source.rsplit("/", 1)[-1])}, {_where(c)}'
+        f'</span></li>' for c in answer.closest)
+    return (f'<div class="qa-closest" role="group" aria-label="Closest passages, not an answer">'
+            f'<p class="qa-closest-title">{_CLOSEST_LABEL}</p><ol>{items}</ol></div>')
+
+
+def _as_sentence(text: str) -> str:
+    """"the sources never mention Macron" -> "The sources never mention Macron." (a warning or
+    an empty notice as it is)."""
+    if not text or text.startswith("warning:"):
+        return text
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def paragraph_around(
@@ -201,6 +228,9 @@ def render_sources(turns: list[Turn], source_text: Callable[[str], str]) -> str:
     for i, question, answer in answered:
         if answer.citations:
             cards = "".join(_card(c, i, source_text) for c in answer.citations)
+        elif answer.closest:  # numbered like citations, so [n] under the refusal opens card n
+            cards = (f'<p class="qa-closest-title">{_CLOSEST_LABEL}</p>'
+                     + "".join(_card(c, i, source_text) for c in answer.closest))
         else:
             cards = '<p class="qa-empty">No passage of the sources answers this question.</p>'
         hidden = "" if i == answered[-1][0] else " hidden"
@@ -275,7 +305,8 @@ def build_app(
     removed_dir = Path(engine.settings.index_dir) / "removed"
     max_mb = engine.settings.max_upload_mb
 
-    def chat(question: str, turns: list[Turn] | None) -> Iterator[tuple[Any, ...]]:
+    def chat(question: str, turns: list[Turn] | None,
+             scope: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
         turns = list(turns or [])
         q = (question or "").strip()
         if not q:
@@ -286,7 +317,7 @@ def build_app(
         yield "", messages, gr.skip(), turns
         try:
             text, final = "", None
-            for item in _pieces(ask_fn(q, history)):
+            for item in _pieces(_ask_in_scope(ask_fn, engine, q, history, scope)):
                 if isinstance(item, Answer):
                     final = item
                     continue
@@ -306,10 +337,13 @@ def build_app(
     def clear() -> tuple[Any, ...]:
         return [], render_sources([], engine.source_text), []
 
-    def ask(question: str, history: list[str] | None = None) -> dict[str, Any]:
+    def ask(question: str, history: list[str] | None = None,
+            sources: list[str] | None = None) -> dict[str, Any]:
         """Answer one question over the indexed documents. `history`: earlier questions of the
-        conversation, oldest first. Returns the answer as JSON: text with [n] markers, `supported`,
-        and `citations` (source, start, end, quote, line_start, line_end, page)."""
+        conversation, oldest first. `sources`: the files it covers (names as the Documents tab
+        lists them; default all). Returns the answer as JSON: text with [n] markers, `supported`,
+        `citations` (source, start, end, quote, line_start, line_end, page) and, for a refusal,
+        `closest` (the nearest passages, not an answer)."""
         try:
             if not isinstance(question, str):
                 raise QuestionError("the question must be a string")
@@ -317,6 +351,12 @@ def build_app(
                                             and all(isinstance(h, str) for h in history)):
                 raise QuestionError("history must be a list of earlier questions (strings), "
                                     "oldest first")
+            if sources is not None and not (isinstance(sources, list)
+                                            and all(isinstance(x, str) for x in sources)):
+                raise QuestionError("sources must be a list of file names (strings)")
+            if sources:
+                return _final(_ask_in_scope(ask_fn, engine, question, list(history or []),
+                                            sources)).to_dict()
             return _final(ask_fn(question, list(history or []))).to_dict()
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None
@@ -367,10 +407,12 @@ def build_app(
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=5, min_width=360):
+                        first = _first_screen_block(engine)
                         chatbot = gr.Chatbot(
                             label="Conversation", elem_id="qa-chat", height=560, buttons=[],
                             feedback_options=None, sanitize_html=False, render_markdown=False,
-                            placeholder="Ask about the documents in seeds/",
+                            placeholder="Ask a question about your documents: every sentence of "
+                                        "the answer cites its passage.",
                         )  # messages are built here from escaped text: see render_messages
                         with gr.Row(equal_height=True):
                             box = gr.Textbox(placeholder="Ask a question…", show_label=False,
@@ -395,21 +437,23 @@ def build_app(
                                          file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                                          type="filepath", elem_id="qa-upload", height=180)
                         again = gr.Button("Re-index seeds/", elem_id="qa-reindex")
-                        with gr.Row(equal_height=True):
-                            doomed = gr.Dropdown(label="Remove a file from seeds/", choices=[],
-                                                 value=None, elem_id="qa-remove-choice",
-                                                 scale=3, info="It is moved to the index "
-                                                 "folder's removed/, not deleted.")
-                            drop = gr.Button("Remove", variant="stop", elem_id="qa-remove",
-                                             scale=1, min_width=80)
+                        doomed = gr.Dropdown(label="Remove a file from seeds/", choices=[],
+                                             value=None, elem_id="qa-remove-choice",
+                                             info="It is moved to the index folder's "
+                                             "removed/, not deleted.")
+                        drop = gr.Button("Remove", variant="secondary", size="md",
+                                         elem_id="qa-remove")
 
         answering: dict[str, Any] = dict(concurrency_id="answer", concurrency_limit=8)
-        chat_event: dict[str, Any] = dict(fn=chat, inputs=[box, turns],
+        chat_event: dict[str, Any] = dict(fn=chat, inputs=[box, turns, first.scope],
                                           outputs=[box, chatbot, sources, turns],
                                           show_progress="hidden", **answering)
-        box.submit(**chat_event, api_name="chat", api_visibility="undocumented")
-        send.click(**chat_event, api_visibility="private")
-        chatbot.clear(clear, None, [chatbot, sources, turns], api_visibility="private")
+        box.submit(**chat_event, api_name="chat", api_visibility="undocumented").then(
+            **first.fold)
+        send.click(**chat_event, api_visibility="private").then(**first.fold)
+        chatbot.clear(clear, None, [chatbot, sources, turns], api_visibility="private").then(
+            **first.unfold)
+        first.wire(app, chatbot, chat, chat_event)
         gr.api(ask, api_name="ask", **answering)
         indexing: dict[str, Any] = dict(concurrency_id="index", concurrency_limit=1,
                                         api_visibility="private")
@@ -418,6 +462,100 @@ def build_app(
         upload.upload(add_files, upload, [docs, status, doomed, upload], **indexing)
         drop.click(remove, doomed, [docs, status, doomed], **indexing)
     return app
+
+
+# ------------------------------------------------------------------------------ the first screen
+
+
+def _ask_in_scope(ask_fn: AnswerFn, engine: ChatEngine, question: str, history: list[str],
+                  scope: list[str] | None) -> Answer | Iterable[str | Answer]:
+    """`ask_fn` over the documents ticked in `scope`: all of them (or None) asks everything,
+    which also covers files added since the page listed them; none ticked is a one-line error."""
+    if scope is None:
+        return ask_fn(question, history)
+    if not scope:
+        raise QuestionError("no document is in scope: tick at least one under "
+                            "“Documents in scope”")
+    try:
+        indexed = {d.source for d in engine.documents()}
+    except QAError:
+        indexed = set()
+    if indexed and indexed <= set(scope):
+        return ask_fn(question, history)
+    try:
+        return ask_fn(question, history, scope)  # type: ignore[call-arg]
+    except TypeError:
+        raise SourceError("this chat's answerer cannot limit a question to some documents: "
+                          "tick them all") from None
+
+
+@dataclass
+class _FirstScreenBlock:
+    """The documents in scope (above the conversation) and the suggested questions (shown by
+    the empty conversation as its examples), with the events that fill and fold them."""
+
+    scope: gr.CheckboxGroup
+    scope_box: gr.Accordion
+    suggester: Suggester
+
+    @property
+    def fold(self) -> dict[str, Any]:
+        """Once a question is asked, the document list folds up to leave the room to answers."""
+        return dict(fn=lambda: gr.update(open=False), inputs=None, outputs=self.scope_box,
+                    api_visibility="private", show_progress="hidden")
+
+    @property
+    def unfold(self) -> dict[str, Any]:
+        return dict(fn=lambda: gr.update(open=True), inputs=None, outputs=self.scope_box,
+                    api_visibility="private", show_progress="hidden")
+
+    def updates(self) -> tuple[Any, Any]:
+        """The scope (every document ticked, by title) and the suggested questions."""
+        try:
+            screen = self.suggester.first_screen()
+        except QAError as e:
+            log.info("first screen unavailable: %s", e)
+            screen = FirstScreen((), ())
+        choices = [(d.label, d.source) for d in screen.documents]
+        examples = [{"text": x.question} for x in screen.suggestions]
+        return (gr.update(choices=choices, value=[c[1] for c in choices]),
+                gr.update(examples=examples or None))
+
+    def wire(self, app: gr.Blocks, chatbot: gr.Chatbot,
+             chat: Callable[..., Iterator[tuple[Any, ...]]], event: dict[str, Any]) -> None:
+        """Fills the first screen on each page load; a click on a suggestion asks it, like
+        typing it and pressing Enter. `event`: the settings of the chat event, less its fn."""
+        app.load(self.updates, None, [self.scope, chatbot], api_visibility="private",
+                 concurrency_id="index", concurrency_limit=1)
+
+        def ask_suggestion(turns: list[Turn] | None, scope: list[str] | None,
+                           evt: gr.SelectData) -> Iterator[tuple[Any, ...]]:
+            value = evt.value if isinstance(evt.value, dict) else {"text": str(evt.value)}
+            yield from chat(value.get("text", ""), turns, scope)
+
+        chatbot.example_select(**dict(event, fn=ask_suggestion, inputs=event["inputs"][1:]),
+                               api_visibility="private").then(**self.fold)
+
+
+def _first_screen_block(engine: ChatEngine) -> _FirstScreenBlock:
+    """Above the conversation: the documents in scope by title, all ticked. The suggested
+    questions (see `qa.app.suggest`) are worked out in the background from the start, so the
+    first page load finds them ready or nearly."""
+    suggester = Suggester(engine)
+    threading.Thread(target=_warm, args=(suggester,), daemon=True).start()
+    with gr.Accordion("Documents in scope", open=True, elem_id="qa-scope-box") as box:
+        scope = gr.CheckboxGroup(choices=[], value=[], show_label=False, elem_id="qa-scope",
+                                 info="Answers come from the ticked documents only.")
+        gr.HTML("", head=f"<style>{_asset('first_screen.css')}</style>", js_on_load=None,
+                elem_id="qa-first-style", padding=False)
+    return _FirstScreenBlock(scope, box, suggester)
+
+
+def _warm(suggester: Suggester) -> None:
+    try:
+        suggester.first_screen()
+    except Exception:  # the page load will try again and show what it can
+        log.info("suggested questions not ready at start", exc_info=True)
 
 
 def _discard_upload(path: Path) -> None:
