@@ -130,6 +130,8 @@ def render_streaming(text: str) -> str:
 
 
 _CLOSEST_LABEL = "Not an answer — the closest passages found:"
+_PLACEHOLDER = ("Ask a question about your documents: every sentence of the answer cites its "
+                "passage.")
 
 
 def render_closest(answer: Answer, turn: int) -> str:
@@ -411,8 +413,7 @@ def build_app(
                         chatbot = gr.Chatbot(
                             label="Conversation", elem_id="qa-chat", height=560, buttons=[],
                             feedback_options=None, sanitize_html=False, render_markdown=False,
-                            placeholder="Ask a question about your documents: every sentence of "
-                                        "the answer cites its passage.",
+                            placeholder=_PLACEHOLDER,
                         )  # messages are built here from escaped text: see render_messages
                         with gr.Row(equal_height=True):
                             box = gr.Textbox(placeholder="Ask a question…", show_label=False,
@@ -494,7 +495,8 @@ class _FirstScreenBlock:
     """The documents in scope (above the conversation) and the suggested questions (shown by
     the empty conversation as its examples), with the events that fill and fold them."""
 
-    scope: gr.CheckboxGroup
+    ticks: gr.CheckboxGroup  # what the user sees and ticks
+    scope: gr.State  # what the chat events read: the ticked sources, None until a tick changes
     scope_box: gr.Accordion
     suggester: Suggester
 
@@ -509,7 +511,7 @@ class _FirstScreenBlock:
         return dict(fn=lambda: gr.update(open=True), inputs=None, outputs=self.scope_box,
                     api_visibility="private", show_progress="hidden")
 
-    def updates(self) -> tuple[Any, Any]:
+    def updates(self) -> tuple[Any, Any, Any]:
         """The scope (every document ticked, by title) and the suggested questions."""
         try:
             screen = self.suggester.first_screen()
@@ -518,15 +520,21 @@ class _FirstScreenBlock:
             screen = FirstScreen((), ())
         choices = [(d.label, d.source) for d in screen.documents]
         examples = [{"text": x.question} for x in screen.suggestions]
-        return (gr.update(choices=choices, value=[c[1] for c in choices]),
-                gr.update(examples=examples or None))
+        hint = ("Ask a question about your documents, or try one of these (each is answered "
+                "from them, with citations):" if examples else _PLACEHOLDER)
+        return (gr.update(choices=choices, value=[c[1] for c in choices]), None,
+                gr.update(examples=examples or None, placeholder=hint))
 
     def wire(self, app: gr.Blocks, chatbot: gr.Chatbot,
              chat: Callable[..., Iterator[tuple[Any, ...]]], event: dict[str, Any]) -> None:
         """Fills the first screen on each page load; a click on a suggestion asks it, like
         typing it and pressing Enter. `event`: the settings of the chat event, less its fn."""
-        app.load(self.updates, None, [self.scope, chatbot], api_visibility="private",
-                 concurrency_id="index", concurrency_limit=1)
+        app.load(self.updates, None, [self.ticks, self.scope, chatbot],
+                 api_visibility="private", concurrency_id="index", concurrency_limit=1)
+        # A State, not the checkboxes, is the events' input: scripts calling `/chat` (which
+        # send no value for a state) ask everything, the page asks what is ticked.
+        self.ticks.input(lambda ticked: ticked, self.ticks, self.scope, api_visibility="private",
+                         show_progress="hidden", queue=False)
 
         def ask_suggestion(turns: list[Turn] | None, scope: list[str] | None,
                            evt: gr.SelectData) -> Iterator[tuple[Any, ...]]:
@@ -544,11 +552,11 @@ def _first_screen_block(engine: ChatEngine) -> _FirstScreenBlock:
     suggester = Suggester(engine)
     threading.Thread(target=_warm, args=(suggester,), daemon=True).start()
     with gr.Accordion("Documents in scope", open=True, elem_id="qa-scope-box") as box:
-        scope = gr.CheckboxGroup(choices=[], value=[], show_label=False, elem_id="qa-scope",
+        ticks = gr.CheckboxGroup(choices=[], value=[], show_label=False, elem_id="qa-scope",
                                  info="Answers come from the ticked documents only.")
         gr.HTML("", head=f"<style>{_asset('first_screen.css')}</style>", js_on_load=None,
                 elem_id="qa-first-style", padding=False)
-    return _FirstScreenBlock(scope, box, suggester)
+    return _FirstScreenBlock(ticks, gr.State(None), box, suggester)
 
 
 def _warm(suggester: Suggester) -> None:
