@@ -104,18 +104,24 @@ def _lines(text: str) -> Iterator[Span]:
 # --- candidate questions --------------------------------------------------------------------------
 
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]+,[^—–]{0,40}[—–]\s*")  # "LINDGATE, March 14 — "
-_OPENERS = frozenset(
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_OPENERS = _words(
     "he she they it we i you this that these those there here however meanwhile but and or so "
     "in on at after before during since while when if as although though last earlier later "
     "according despite under over for with by from to of also still yet then now today among "
-    "his her their its our my your".split())
-_NOT_IN_SUBJECT = _OPENERS | frozenset("said says told added noted stated already".split())
+    "his her their its our my your")
+_NOT_IN_SUBJECT = _OPENERS | _words("said says told added noted stated already")
 _PERFECT = frozenset({"has", "have", "had"})
 _COPULA = frozenset({"is", "are", "was", "were"})
 _ARTICLES = frozenset({"a", "an", "the"})
-_NOT_OBJECTS = frozenset(
+_NOT_OBJECTS = _words(
     "to on in at by for with from of about into over after before during as that than up down "
-    "out off and or but while because since".split())
+    "out off and or but while because since")
 _TIME = re.compile(
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
     r"april|may|june|july|august|september|october|november|december|yesterday|(?:19|20)\d\d)\b",

@@ -503,13 +503,13 @@ class _FirstScreenBlock:
     @property
     def fold(self) -> dict[str, Any]:
         """Once a question is asked, the document list folds up to leave the room to answers."""
-        return dict(fn=lambda: gr.update(open=False), inputs=None, outputs=self.scope_box,
-                    api_visibility="private", show_progress="hidden")
+        return {"fn": lambda: gr.update(open=False), "inputs": None, "outputs": self.scope_box,
+                "api_visibility": "private", "show_progress": "hidden"}
 
     @property
     def unfold(self) -> dict[str, Any]:
-        return dict(fn=lambda: gr.update(open=True), inputs=None, outputs=self.scope_box,
-                    api_visibility="private", show_progress="hidden")
+        return {"fn": lambda: gr.update(open=True), "inputs": None, "outputs": self.scope_box,
+                "api_visibility": "private", "show_progress": "hidden"}
 
     def updates(self) -> tuple[Any, Any, Any]:
         """The scope (every document ticked, by title) and the suggested questions."""
