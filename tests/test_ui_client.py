@@ -116,7 +116,9 @@ def test_unanswerable_question_is_not_supported(chat_server: ChatServer) -> None
     messages, sources = chat_turn(c, UNANSWERABLE)
     assert 'class="qa-answer qa-unsupported"' in message_text(messages[-1])
     assert "Not in the sources" in message_text(messages[-1])
-    assert "No passage of the sources answers this question" in sources
+    # No answer, but the nearest sentences, labelled as such (issue 17).
+    assert "Not an answer — the closest passages found:" in sources
+    assert "No passage of the sources answers this question" not in sources
 
 
 @pytest.mark.slow
@@ -225,8 +227,9 @@ def test_unsupported_answer_shows_why() -> None:
                notice="model endpoint http://127.0.0.1:9/v1 failed: <connection refused>")
     html = render_answer(a, turn=0)
     assert "qa-unsupported" in html
-    assert '<div class="qa-notice">model endpoint http://127.0.0.1:9/v1 failed: ' \
-        '&lt;connection refused&gt;</div>' in html
+    # Told as a sentence under the refusal, escaped.
+    assert '<div class="qa-notice">Model endpoint http://127.0.0.1:9/v1 failed: ' \
+        '&lt;connection refused&gt;.</div>' in html
 
 
 def test_sources_panel_highlights_quote_inside_its_paragraph() -> None:
