@@ -177,7 +177,7 @@ def test_a_refusal_is_readable_and_shows_the_closest_passages(
     assert why.inner_text() == "The sources never mention Macron."  # one plain reason
     assert refusal.inner_text().count("Macron") == 1
     for el in (refusal, why, refusal.locator(".qa-closest-title"),
-               refusal.locator(".qa-closest-where").first):
+               refusal.locator(".qa-closest-where").first, refusal.locator("a.qa-near").first):
         ratio = el.evaluate(CONTRAST)
         assert ratio >= 4.5, (el, ratio)
 

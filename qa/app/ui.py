@@ -140,11 +140,18 @@ def render_closest(answer: Answer, turn: int) -> str:
     if answer.supported or not answer.closest:
         return ""
     items = "".join(
-        f'<li>{_marker(turn, c.n)} <q class="qa-closest-quote">{_esc(c.quote)}</q> '
+        f'<li>{_near_marker(turn, c.n)} <q class="qa-closest-quote">{_esc(c.quote)}</q> '
         f'<span class="qa-closest-where">{_esc(c.source.rsplit("/", 1)[-1])}, {_where(c)}'
         f'</span></li>' for c in answer.closest)
     return (f'<div class="qa-closest" role="group" aria-label="Closest passages, not an answer">'
             f'<p class="qa-closest-title">{_CLOSEST_LABEL}</p><ol>{items}</ol></div>')
+
+
+def _near_marker(turn: int, n: int) -> str:
+    """A link to card `n` like a citation marker (the page's script opens it the same way),
+    marked `qa-near` and looking different: what it points at is not an answer."""
+    return _marker(turn, n).replace('class="qa-cite"', 'class="qa-cite qa-near"').replace(
+        f'title="Show source {n}"', f'title="Show passage {n} (not an answer)"')
 
 
 def _as_sentence(text: str) -> str:
