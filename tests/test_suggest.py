@@ -46,12 +46,14 @@ def test_seed_title_is_read_from_the_file() -> None:
 def test_candidates_follow_the_sentences_of_the_text() -> None:
     text = ("Bridge plan\n\nMayor Ana Ruiz has approved a new bridge over the river. "
             "Governor Lee signed the bill on Monday, after a long debate.\n\n"
-            "He said little. The bridge is a steel arch with two lanes.\n")
+            "He said little. The bridge is a steel arch with two lanes.\n\n"
+            "Harbour Bridge is a steel arch with two lanes.\n")
     qs = candidate_questions(text, vocabulary_of([text]))
     assert "What has Mayor Ana Ruiz approved?" in qs
     assert "Who signed the bill on Monday?" in qs
     assert "When did Governor Lee sign?" in qs
-    assert "What is the bridge?" in qs
+    assert "What is Harbour Bridge?" in qs
+    assert "What is the bridge?" not in qs  # asks nothing in particular
     assert not any(q.startswith(("What did He", "Who said")) for q in qs)  # no pronoun subject
     assert all(q.endswith("?") and "\n" not in q for q in qs)
 

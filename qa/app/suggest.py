@@ -177,7 +177,8 @@ def _questions(sentence: str, vocabulary: frozenset[str]) -> list[str]:
     if v in _PERFECT and rest and _past(rest[0]):
         tail = " to do" if rest[1:2] == ["to"] else ""
         out.append(f"What {v} {subject} {rest[0]}{tail}?")
-    elif v in _COPULA and rest and rest[0].lower() in _ARTICLES and len(subject_words) <= 5:
+    elif v in _COPULA and rest and rest[0].lower() in _ARTICLES and len(subject_words) <= 5 \
+            and _named(subject_words):  # "What is the recall?" asks nothing in particular
         out.append(f"What {v} {subject}?")
     elif _past(v):
         base = _base(v, vocabulary)
