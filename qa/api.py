@@ -18,7 +18,7 @@ import numpy as np
 from qa.cite import citation_for, with_marker
 from qa.cite import verify as verify_citations
 from qa.config import MAX_QUESTION_CHARS, Settings
-from qa.errors import JudgeError, QuestionError, SourceError
+from qa.errors import JudgeError, QAError, QuestionError, SourceError
 from qa.model.generate import ModelAnswerer
 from qa.offline.answer_model import AnswerModel
 from qa.offline.extractive import Lexicon, Pick, SentenceVectors, analyse, closest, decide
@@ -210,8 +210,22 @@ class Engine:
         self.ensure_index()
         scope = self.scope(sources)
         if self._model is not None:
-            return _language_notice(self._model_for(scope).answer(question, history))
+            result = self._model_for(scope).answer(question, history)
+            return _language_notice(self._with_closest(result, history, scope))
         return _language_notice(self._answer_extractive(question, history, scope))
+
+    def _with_closest(self, result: Answer, history: list[str],
+                      scope: frozenset[str] | None) -> Answer:
+        """A model's refusal with the sentences the offline answerer finds nearest (its own
+        answer's, if it has one: the model's refusal may be the wrong one), like its refusals."""
+        if result.supported or result.closest:
+            return result
+        try:
+            nearest = self._answer_extractive(result.question, history, scope)
+        except QAError:
+            return result
+        return dataclasses.replace(
+            result, closest=(nearest.citations if nearest.supported else nearest.closest)[:3])
 
     def _model_for(self, scope: frozenset[str] | None) -> ModelAnswerer:
         """The model answerer, retrieving from `scope` only (the same model and connection)."""
@@ -265,9 +279,11 @@ class Engine:
         if self._model is not None:  # the model's text as it writes it, then the checked Answer
             question, history = _check_question(question), _check_history(history)
             self.ensure_index()
-            model = self._model_for(self.scope(sources))
-            for item in model.answer_stream(question, history):
-                yield _language_notice(item) if isinstance(item, Answer) else item
+            scope = self.scope(sources)
+            for item in self._model_for(scope).answer_stream(question, history):
+                if isinstance(item, Answer):
+                    item = _language_notice(self._with_closest(item, history, scope))
+                yield item
             return
         result = self.answer(question, history, sources)
         # The extractive answer is ready at once; it is still sent a sentence at a time so that

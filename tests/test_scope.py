@@ -134,3 +134,26 @@ def test_a_refusal_says_why_once(engine) -> None:
     a = engine.answer("What did Macron say about the talks?")
     assert not a.supported
     assert a.notice == "the sources never mention Macron"
+
+
+def test_a_model_refusal_carries_the_closest_passages_too(embedder, seeds_dir: Path) -> None:
+    """QA_BACKEND=openai against a scripted OpenAI-compatible server: the model says it cannot
+    answer; the refusal still shows the nearest sentences, in scope, exact."""
+    from fake_openai import FakeOpenAI, Reply
+
+    from qa.api import Engine
+    from qa.config import Settings
+    from qa.model.cite import CANNOT_ANSWER
+    from qa.store.chroma import Store
+
+    shutil.copy(REPO / "eval" / "other" / B, seeds_dir / B)
+    with FakeOpenAI() as server:
+        settings = Settings.from_env().with_(backend="openai", base_url=server.base_url,
+                                             api_key="sk-test", model="fake-model")
+        engine = Engine(settings, Store.open(settings.index_dir, settings.chroma_url), embedder)
+        server.enqueue(Reply(CANNOT_ANSWER))
+        a = engine.answer("How old is Zelenskyy?", sources=[A])
+    assert a.backend == "openai" and not a.supported
+    assert 1 <= len(a.closest) <= 3
+    text = texts(seeds_dir)[A]
+    assert all(c.source == A and text[c.start:c.end] == c.quote for c in a.closest)
