@@ -208,3 +208,19 @@ def test_a_refusal_on_a_phone(app: InProcessApp, browser: playwright.Browser) ->
     assert refusal.locator(".qa-closest li").count() >= 1
     shot(page, "refusal-phone.png")
     page.context.close()
+
+
+def test_an_added_document_joins_the_scope_by_its_title(app: InProcessApp,
+                                                        browser: playwright.Browser,
+                                                        tmp_path: Path) -> None:
+    note = tmp_path / "kettle.md"
+    note.write_text("# Lab kettle\n\nThe lab kettle is named Bertha.\n", encoding="utf-8")
+    page, _ = open_page(browser, app.url, LAPTOP)
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#qa-upload input[type=file]").set_input_files([str(note)])
+    playwright.expect(page.locator("#qa-docs-status")).to_contain_text("added kettle.md")
+    page.get_by_role("tab", name="Chat").click()
+    label = page.locator("#qa-scope label", has_text="Lab kettle")
+    playwright.expect(label).to_contain_text("kettle.md")
+    assert label.locator("input").is_checked()
+    page.context.close()

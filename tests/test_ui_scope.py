@@ -55,9 +55,10 @@ def test_ask_covers_only_the_sources_given(two_doc_app: InProcessApp) -> None:
     text = (two_doc_app.seeds_dir / B).read_text(encoding="utf-8")
     assert all(text[x["start"]:x["end"]] == x["quote"] for x in about_b["citations"])
 
-    with pytest.raises(AppError) as err:
-        c.predict(PUTIN, [], ["minutes.txt"], api_name="/ask")
-    assert str(err.value) == (f"'minutes.txt' is not an indexed document; indexed: {A}, {B}")
+    for names in (["minutes.txt"], [A, B, "minutes.txt"]):
+        with pytest.raises(AppError) as err:
+            c.predict(PUTIN, [], names, api_name="/ask")
+        assert str(err.value) == f"'minutes.txt' is not an indexed document; indexed: {A}, {B}"
 
 
 @pytest.mark.slow

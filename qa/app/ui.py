@@ -365,7 +365,7 @@ def build_app(
                 raise QuestionError("sources must be a list of file names (strings)")
             if sources:
                 return _final(_ask_in_scope(ask_fn, engine, question, list(history or []),
-                                            sources)).to_dict()
+                                            sources, page=False)).to_dict()
             return _final(ask_fn(question, list(history or []))).to_dict()
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None
@@ -466,9 +466,10 @@ def build_app(
         indexing: dict[str, Any] = dict(concurrency_id="index", concurrency_limit=1,
                                         api_visibility="private")
         app.load(list_documents, None, [docs, status, doomed], **indexing)
-        again.click(reindex, None, [docs, status, doomed], **indexing)
-        upload.upload(add_files, upload, [docs, status, doomed, upload], **indexing)
-        drop.click(remove, doomed, [docs, status, doomed], **indexing)
+        again.click(reindex, None, [docs, status, doomed], **indexing).then(**first.relist)
+        upload.upload(add_files, upload, [docs, status, doomed, upload], **indexing).then(
+            **first.relist)
+        drop.click(remove, doomed, [docs, status, doomed], **indexing).then(**first.relist)
     return app
 
 
@@ -476,9 +477,11 @@ def build_app(
 
 
 def _ask_in_scope(ask_fn: AnswerFn, engine: ChatEngine, question: str, history: list[str],
-                  scope: list[str] | None) -> Answer | Iterable[str | Answer]:
+                  scope: list[str] | None, *, page: bool = True
+                  ) -> Answer | Iterable[str | Answer]:
     """`ask_fn` over the documents ticked in `scope`: all of them (or None) asks everything,
-    which also covers files added since the page listed them; none ticked is a one-line error."""
+    which on the `page` also covers files added or removed since it listed them (from the API,
+    every name must be indexed); none ticked is a one-line error."""
     if scope is None:
         return ask_fn(question, history)
     if not scope:
@@ -488,7 +491,7 @@ def _ask_in_scope(ask_fn: AnswerFn, engine: ChatEngine, question: str, history: 
         indexed = {d.source for d in engine.documents()}
     except QAError:
         indexed = set()
-    if indexed and indexed <= set(scope):
+    if indexed and (indexed <= set(scope) if page else indexed == set(scope)):
         return ask_fn(question, history)
     try:
         return ask_fn(question, history, scope)  # type: ignore[call-arg]
@@ -506,6 +509,9 @@ class _FirstScreenBlock:
     scope: gr.State  # what the chat events read: the ticked sources, None until a tick changes
     scope_box: gr.Accordion
     suggester: Suggester
+    # Shows the suggested questions as its examples while empty; made after this block, given
+    # to `wire`.
+    chatbot: gr.Chatbot | None = None
 
     @property
     def fold(self) -> dict[str, Any]:
@@ -517,6 +523,15 @@ class _FirstScreenBlock:
     def unfold(self) -> dict[str, Any]:
         return {"fn": lambda: gr.update(open=True), "inputs": None, "outputs": self.scope_box,
                 "api_visibility": "private", "show_progress": "hidden"}
+
+    @property
+    def relist(self) -> dict[str, Any]:
+        """After files were added or removed: the documents (all ticked) and the suggestions of
+        the new index state."""
+        return {"fn": self.updates, "inputs": None,
+                "outputs": [self.ticks, self.scope, self.chatbot],
+                "api_visibility": "private", "show_progress": "hidden",
+                "concurrency_id": "index", "concurrency_limit": 1}
 
     def updates(self) -> tuple[Any, Any, Any]:
         """The scope (every document ticked, by title) and the suggested questions."""
@@ -536,8 +551,8 @@ class _FirstScreenBlock:
              chat: Callable[..., Iterator[tuple[Any, ...]]], event: dict[str, Any]) -> None:
         """Fills the first screen on each page load; a click on a suggestion asks it, like
         typing it and pressing Enter. `event`: the settings of the chat event, less its fn."""
-        app.load(self.updates, None, [self.ticks, self.scope, chatbot],
-                 api_visibility="private", concurrency_id="index", concurrency_limit=1)
+        self.chatbot = chatbot
+        app.load(**self.relist)
         # A State, not the checkboxes, is the events' input: scripts calling `/chat` (which
         # send no value for a state) ask everything, the page asks what is ticked.
         self.ticks.input(lambda ticked: ticked, self.ticks, self.scope, api_visibility="private",
