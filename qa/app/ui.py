@@ -574,10 +574,11 @@ def _first_screen_block(engine: ChatEngine) -> _FirstScreenBlock:
     suggester = Suggester(engine)
     threading.Thread(target=_warm, args=(suggester,), daemon=True).start()
     with gr.Accordion("Documents in scope", open=True, elem_id="qa-scope-box") as box:
-        ticks = gr.CheckboxGroup(choices=[], value=[], show_label=False, elem_id="qa-scope",
-                                 info="Answers come from the ticked documents only.")
-        gr.HTML("", head=f"<style>{_asset('first_screen.css')}</style>", js_on_load=None,
-                elem_id="qa-first-style", padding=False)
+        ticks = gr.CheckboxGroup(choices=[], value=[], label="Answers come from these documents",
+                                 show_label=False, elem_id="qa-scope")
+        gr.HTML("", head=(f"<style>{_asset('first_screen.css')}</style>"
+                          f"<script>{_asset('first_screen.js')}</script>"),
+                js_on_load=None, elem_id="qa-first-style", padding=False)
     return _FirstScreenBlock(ticks, gr.State(None), box, suggester)
 
 
