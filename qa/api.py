@@ -26,6 +26,7 @@ from qa.offline.features import question_terms, question_texts
 from qa.offline.judge import Judge, judge_from_settings
 from qa.offline.language import english_only_notice, foreign_language
 from qa.offline.questions import Question, read_question
+from qa.offline.resolve import without_connective
 from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
 from qa.sources.walk import inside, walk
@@ -343,7 +344,8 @@ def answer_from_pick(question: str, standalone: str, chosen: Pick) -> Answer:
     sentences: list[Sentence] = []
     for n, cand in enumerate(chosen.sentences, start=1):
         citations.append(citation_for(n, cand.chunk, cand.span.start, cand.span.end))
-        sentences.append(Sentence(with_marker(cand.text, [n]), (n,), True))
+        shown = without_connective(cand.text) if n == 1 else cand.text  # quote: cand.span
+        sentences.append(Sentence(with_marker(shown, [n]), (n,), True))
     return Answer(question=question, text=" ".join(s.text for s in sentences), supported=True,
                   citations=citations, sentences=sentences, standalone_question=standalone)
 

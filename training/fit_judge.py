@@ -29,9 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate import fit_logistic  # noqa: E402
 from casesets import Case, Engines, collect  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from library import build_library  # noqa: E402
+
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import holds  # noqa: E402
-from qa.offline.answer_model import AnswerModel, JudgeWeights  # noqa: E402
+from qa.offline.answer_model import MODEL_FILE, AnswerModel, JudgeWeights  # noqa: E402
 from qa.offline.extractive import (  # noqa: E402
     Choice,
     answer_sentences,
@@ -156,13 +159,32 @@ def _fit_reading(judged_cases: list[Judged], model: AnswerModel, k: int, name: s
     return best[1], best[2]
 
 
+def report_ceiling(cases: list[Case], model: AnswerModel) -> None:
+    """How often a right sentence is among the ranker's first k: what a judge reading k
+    candidates can at best reach on the answerable cases."""
+    answerable = [c for c in cases if c.case.answerable]
+    for k in (1, 2, 3, 5):
+        hit = sum(any(c.right[r] for r in choose(c.analysis, model).ranked[:k])
+                  for c in answerable if c.analysis.candidates)
+        print(f"  a right sentence in the ranker's first {k}: {hit / max(1, len(answerable)):.1%}",
+              file=sys.stderr)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sets", nargs="+", type=Path)
     ap.add_argument("--limit", type=int, default=0, help="first N cases of each set (0: all)")
+    ap.add_argument("--every", type=int, default=1,
+                    help="every Nth case of each set (the sets list answerable cases first, so "
+                    "this keeps the sample's mix, where --limit does not)")
+    ap.add_argument("--library", action="store_true",
+                    help="ask every set in one library of all documents (bench/library.py), "
+                    "as the benchmark does, instead of each over its own document")
     ap.add_argument("--candidates", type=int, default=3)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "qa-judge.jsonl")
     ap.add_argument("--write", action="store_true", help="save the weights into the answer model")
+    ap.add_argument("--out", type=Path, default=MODEL_FILE,
+                    help="where --write saves the answer model (default: the shipped one)")
     args = ap.parse_args()
     model = AnswerModel.load()
     settings = Settings.from_env()
@@ -171,12 +193,17 @@ def main() -> None:
     if judge is None:
         sys.exit("QA_JUDGE=off: nothing to fit")
     with tempfile.TemporaryDirectory() as scratch:
-        engines = Engines(Path(scratch), model)
+        library = None
+        if args.library:
+            library = Path(scratch) / "library"
+            build_library(library)
+        engines = Engines(Path(scratch), model, library)
         cases = []
         for path in args.sets:
-            got = collect(engines, [path])
+            got = collect(engines, [path])[::args.every]
             cases += got[:args.limit] if args.limit else got
         print(f"{len(cases)} cases from {len(args.sets)} sets", file=sys.stderr)
+        report_ceiling(cases, model)
         judged_cases = judge_cases(cases, model, judge, args.candidates, args.cache)
     weights, (answers, abstain) = fit(judged_cases, model, args.candidates, judge.name)
     print(json.dumps(weights.to_json()))
@@ -184,8 +211,8 @@ def main() -> None:
           f"({sum(j.case.case.answerable for j in judged_cases)} answerable, "
           f"{sum(not j.case.case.answerable for j in judged_cases)} not)")
     if args.write:
-        replace(model, judge=weights).save()
-        print("written to qa/offline/answer_model.json")
+        replace(model, judge=weights).save(args.out)
+        print(f"written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -155,7 +155,8 @@ def decide(analysis: Analysis, model: AnswerModel, judge: Judge | None = None) -
     if not analysis.candidates:
         return Pick((), float("-inf"))
     choice = choose(analysis, model)
-    if judge is not None and model.judge is not None:
+    if judge is not None and model.judge is not None and not analysis.missing:
+        # (a name the sources never mention refuses whatever the reader says: not asked)
         choice = judged(analysis, model, choice, judge.probabilities(
             analysis.question.asked, [judge_pair(analysis.candidates[i])
                                       for i in choice.ranked[:model.judge.candidates]]))
