@@ -90,7 +90,7 @@ def test_the_first_screen_suggestions_are_answered_through_the_page(
         _, messages, sources = c.predict(s.question, api_name="/chat")
         bubble = message_text(messages[-1])
         assert 'class="qa-cite"' in bubble and "qa-unsupported" not in bubble, s.question
-        assert '<mark class="qa-quote">' in sources
+        assert '<mark class="qa-quote"' in sources
 
 
 def test_render_closest_escapes_and_links() -> None:
