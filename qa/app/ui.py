@@ -326,7 +326,9 @@ def render_sources(turns: list[Turn], source_text: Callable[[str], str]) -> str:
             f'<section class="qa-turn" data-turn="{i}"{hidden}>'
             f'<p class="qa-for">for “{_esc(question)}”</p>{cards}</section>'
         )
-    return f'<div class="qa-sources">{_SOURCES_TITLE}{"".join(sections)}</div>'
+    # It scrolls: focusable, so that a keyboard can scroll it too (axe: scrollable-region-focusable).
+    return (f'<div class="qa-sources" tabindex="0" role="region" aria-label="Sources">'
+            f'{_SOURCES_TITLE}{"".join(sections)}</div>')
 
 
 def render_messages(turns: list[Turn]) -> list[dict[str, str]]:
@@ -589,9 +591,10 @@ def build_app(
                                        outputs=[conversation_id, stored, past],
                                        api_visibility="private", show_progress="hidden",
                                        concurrency_id="conversations", concurrency_limit=8)
-        box.submit(**chat_event, api_name="chat", api_visibility="undocumented").then(
-            **keeping).then(**first.fold)
-        send.click(**chat_event, api_visibility="private").then(**keeping).then(**first.fold)
+        box.submit(**chat_event, api_name="chat", api_visibility="undocumented").then(**keeping)
+        send.click(**chat_event, api_visibility="private").then(**keeping)
+        box.submit(**first.fold)  # at once, so nothing moves once the answer is there
+        send.click(**first.fold)
         shown = [chatbot, sources, turns, conversation_id, stored, past]
         private: dict[str, Any] = dict(api_visibility="private", show_progress="hidden",
                                        concurrency_id="conversations", concurrency_limit=8)
@@ -655,9 +658,10 @@ class _FirstScreenBlock:
 
     @property
     def fold(self) -> dict[str, Any]:
-        """Once a question is asked, the document list folds up to leave the room to answers."""
+        """When a question is asked, the document list folds up to leave the room to answers
+        (at once, beside the question's own event: not after the answer, which it would move)."""
         return {"fn": lambda: gr.update(open=False), "inputs": None, "outputs": self.scope_box,
-                "api_visibility": "private", "show_progress": "hidden"}
+                "api_visibility": "private", "show_progress": "hidden", "queue": False}
 
     @property
     def unfold(self) -> dict[str, Any]:
@@ -709,8 +713,8 @@ class _FirstScreenBlock:
                                               inputs=event["inputs"][1:]),
                                        api_visibility="private")
         if after is not None:
-            asked = asked.then(**after)
-        asked.then(**self.fold)
+            asked.then(**after)
+        chatbot.example_select(**self.fold)
 
 
 def _first_screen_block(engine: ChatEngine) -> _FirstScreenBlock:
