@@ -126,7 +126,9 @@ def test_unanswerable_question_is_not_supported(chat_server: ChatServer) -> None
     messages, sources = chat_turn(c, UNANSWERABLE)
     assert 'class="qa-answer qa-unsupported"' in message_text(messages[-1])
     assert "Not in the sources" in message_text(messages[-1])
-    assert "No passage of the sources answers this question" in sources
+    # No answer, but the nearest sentences, labelled as such (issue 17).
+    assert "Not an answer — the closest passages found:" in sources
+    assert "No passage of the sources answers this question" not in sources
 
 
 @pytest.mark.slow
@@ -235,8 +237,9 @@ def test_unsupported_answer_shows_why() -> None:
                notice="model endpoint http://127.0.0.1:9/v1 failed: <connection refused>")
     html = render_answer(a, turn=0)
     assert "qa-unsupported" in html
-    assert '<div class="qa-notice">model endpoint http://127.0.0.1:9/v1 failed: ' \
-        '&lt;connection refused&gt;</div>' in html
+    # Told as a sentence under the refusal, escaped.
+    assert '<div class="qa-notice">Model endpoint http://127.0.0.1:9/v1 failed: ' \
+        '&lt;connection refused&gt;.</div>' in html
 
 
 def test_sources_panel_highlights_quote_inside_its_paragraph() -> None:
@@ -306,17 +309,21 @@ def test_upload_never_overwrites_and_skips_same_content(tmp_path: Path) -> None:
 def test_upload_refuses_large_binary_and_empty_files(tmp_path: Path) -> None:
     seeds, up = tmp_path / "new_seeds", tmp_path / "big.txt"
     up.write_bytes(b"x" * 2048)
-    with pytest.raises(SourceError, match="larger than 0.001 MB"):
+    with pytest.raises(SourceError, match="^big.txt not added: it is larger than 0.001 MB"):
         add_upload(seeds, up, "big.txt", 0.001)
     up.write_bytes(b"text\x00\x01binary")
-    with pytest.raises(SourceError, match="binary"):
+    with pytest.raises(SourceError) as refused:
         add_upload(seeds, up, "bin.txt", 1)
+    # Not "remove it from seeds/: not added": the reason alone, after what happened.
+    assert str(refused.value) == ("bin.txt not added: looks like a binary file (it contains NUL "
+                                  "bytes), not text")
     up.write_bytes(b"  \n")
-    with pytest.raises(SourceError, match="empty"):
+    with pytest.raises(SourceError, match="^empty.txt not added: the file is empty$"):
         add_upload(seeds, up, "empty.txt", 1)
     up.write_bytes(b"%PDF-1.4 this is not really a PDF")
-    with pytest.raises(SourceError, match="broken.pdf.*not added"):
+    with pytest.raises(SourceError, match="^broken.pdf not added: ") as refused:
         add_upload(seeds, up, "broken.pdf", 1)
+    assert "seeds/" not in str(refused.value) and "remove" not in str(refused.value)
     with pytest.raises(SourceError, match="not a file qa can read"):
         add_upload(seeds, up, "photo.png", 1)
     assert not seeds.exists()

@@ -33,6 +33,7 @@ import gradio as gr  # noqa: E402
 
 from qa.app.conversations import Library, Turn, new_id  # noqa: E402
 from qa.app.export import answer_markdown, answer_plain_text, export_name, where  # noqa: E402
+from qa.app.first_screen import PLACEHOLDER, ask_in_scope, first_screen_block  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.errors import QAError, QuestionError  # noqa: E402
 from qa.sources.documents import UPLOAD_SUFFIXES, add_upload, remove_document  # noqa: E402
@@ -55,6 +56,7 @@ class ChatEngine(Protocol):
     def answer_stream(
         self, question: str, history: list[str] | None = None
     ) -> Iterator[str | Answer]: ...
+    def answer(self, question: str, history: list[str] | None = None) -> Answer: ...
     def source_text(self, source: str) -> str: ...
     def documents(self) -> list[Any]: ...
     def refresh(self) -> IndexReport: ...
@@ -103,7 +105,8 @@ def render_answer(answer: Answer, turn: int) -> str:
     if not answer.supported:  # the notice says why, e.g. the model was down
         return (f'<div class="qa-answer qa-unsupported" data-turn="{turn}">'
                 f'<span class="qa-badge">Not in the sources</span> {_esc(answer.text)}'
-                f'{notice}{_actions(answer)}</div>')
+                f'{_notice(_as_sentence(answer.notice))}{render_closest(answer, turn)}'
+                f'{_actions(answer)}</div>')
     numbers = {c.n for c in answer.citations}
     body, pos = [], 0
     for sentence in answer.sentences:
@@ -143,6 +146,37 @@ def render_error(message: str) -> str:
 
 def render_streaming(text: str) -> str:
     return f'<div class="qa-answer qa-streaming">{_esc(text)}<span class="qa-caret">▍</span></div>'
+
+
+_CLOSEST_LABEL = "Not an answer — the closest passages found:"
+
+
+def render_closest(answer: Answer, turn: int) -> str:
+    """Under a refusal: the sentences that came closest, each a link to its card (its place in
+    the source), labelled so that nobody takes them for the answer."""
+    if answer.supported or not answer.closest:
+        return ""
+    items = "".join(
+        f'<li>{_near_marker(turn, c.n)} <q class="qa-closest-quote">{_esc(c.quote)}</q> '
+        f'<span class="qa-closest-where">{_esc(c.source.rsplit("/", 1)[-1])}, {_esc(where(c))}'
+        f'</span></li>' for c in answer.closest)
+    return (f'<div class="qa-closest" role="group" aria-label="Closest passages, not an answer">'
+            f'<p class="qa-closest-title">{_CLOSEST_LABEL}</p><ol>{items}</ol></div>')
+
+
+def _near_marker(turn: int, n: int) -> str:
+    """A link to card `n` like a citation marker (the page's script opens it the same way),
+    marked `qa-near` and looking different: what it points at is not an answer."""
+    return _marker(turn, n).replace('class="qa-cite"', 'class="qa-cite qa-near"').replace(
+        f'title="Show source {n}"', f'title="Show passage {n} (not an answer)"')
+
+
+def _as_sentence(text: str) -> str:
+    """"the sources never mention Macron" -> "The sources never mention Macron." (a warning or
+    an empty notice as it is)."""
+    if not text or text.startswith("warning:"):
+        return text
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def paragraph_around(
@@ -279,6 +313,9 @@ def render_sources(turns: list[Turn], source_text: Callable[[str], str]) -> str:
     for i, question, answer in answered:
         if answer.citations:
             cards = _cards(answer.citations, i, source_text)
+        elif answer.closest:  # numbered like citations, so [n] under the refusal opens card n
+            cards = (f'<p class="qa-closest-title">{_CLOSEST_LABEL}</p>'
+                     + _cards(answer.closest, i, source_text))
         else:
             cards = '<p class="qa-empty">No passage of the sources answers this question.</p>'
         hidden = "" if i == answered[-1][0] else " hidden"
@@ -286,7 +323,9 @@ def render_sources(turns: list[Turn], source_text: Callable[[str], str]) -> str:
             f'<section class="qa-turn" data-turn="{i}"{hidden}>'
             f'<p class="qa-for">for “{_esc(question)}”</p>{cards}</section>'
         )
-    return f'<div class="qa-sources">{_SOURCES_TITLE}{"".join(sections)}</div>'
+    # It scrolls: focusable, so that a keyboard can scroll it too (axe: scrollable-region-focusable).
+    return (f'<div class="qa-sources" tabindex="0" role="region" aria-label="Sources">'
+            f'{_SOURCES_TITLE}{"".join(sections)}</div>')
 
 
 def render_messages(turns: list[Turn]) -> list[dict[str, str]]:
@@ -353,7 +392,8 @@ def build_app(
     removed_dir = Path(engine.settings.index_dir) / "removed"
     max_mb = engine.settings.max_upload_mb
 
-    def chat(question: str, turns: list[Turn] | None) -> Iterator[tuple[Any, ...]]:
+    def chat(question: str, turns: list[Turn] | None,
+             scope: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
         turns = list(turns or [])
         q = (question or "").strip()
         if not q:
@@ -364,7 +404,7 @@ def build_app(
         yield "", messages, gr.skip(), turns
         try:
             text, final = "", None
-            for item in _pieces(ask_fn(q, history)):
+            for item in _pieces(ask_in_scope(ask_fn, engine, q, history, scope)):
                 if isinstance(item, Answer):
                     final = item
                     continue
@@ -381,10 +421,13 @@ def build_app(
         turns.append(turn)
         yield "", render_messages(turns), render_sources(turns, engine.source_text), turns
 
-    def ask(question: str, history: list[str] | None = None) -> dict[str, Any]:
+    def ask(question: str, history: list[str] | None = None,
+            sources: list[str] | None = None) -> dict[str, Any]:
         """Answer one question over the indexed documents. `history`: earlier questions of the
-        conversation, oldest first. Returns the answer as JSON: text with [n] markers, `supported`,
-        and `citations` (source, start, end, quote, line_start, line_end, page)."""
+        conversation, oldest first. `sources`: the files it covers (names as the Documents tab
+        lists them; default all). Returns the answer as JSON: text with [n] markers, `supported`,
+        `citations` (source, start, end, quote, line_start, line_end, page) and, for a refusal,
+        `closest` (the nearest passages, not an answer)."""
         try:
             if not isinstance(question, str):
                 raise QuestionError("the question must be a string")
@@ -392,6 +435,12 @@ def build_app(
                                             and all(isinstance(h, str) for h in history)):
                 raise QuestionError("history must be a list of earlier questions (strings), "
                                     "oldest first")
+            if sources is not None and not (isinstance(sources, list)
+                                            and all(isinstance(x, str) for x in sources)):
+                raise QuestionError("sources must be a list of file names (strings)")
+            if sources:
+                return _final(ask_in_scope(ask_fn, engine, question, list(history or []),
+                                            sources, page=False)).to_dict()
             return _final(ask_fn(question, list(history or []))).to_dict()
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None
@@ -490,10 +539,11 @@ def build_app(
                                                info=None, allow_custom_value=False)
                             fresh = gr.Button("New conversation", elem_id="qa-new", scale=1,
                                               size="sm", min_width=150)
+                        first = first_screen_block(engine, _asset)
                         chatbot = gr.Chatbot(
                             label="Conversation", elem_id="qa-chat", height=560, buttons=[],
                             feedback_options=None, sanitize_html=False, render_markdown=False,
-                            placeholder="Ask about the documents in seeds/",
+                            placeholder=PLACEHOLDER,
                         )  # messages are built here from escaped text: see render_messages
                         with gr.Row(equal_height=True):
                             box = gr.Textbox(label="Question", placeholder="Ask a question…",
@@ -523,16 +573,15 @@ def build_app(
                                          file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                                          type="filepath", elem_id="qa-upload", height=180)
                         again = gr.Button("Re-index seeds/", elem_id="qa-reindex")
-                        with gr.Row(equal_height=True):
-                            doomed = gr.Dropdown(label="Remove a file from seeds/", choices=[],
-                                                 value=None, elem_id="qa-remove-choice",
-                                                 scale=3, info="It is moved to the index "
-                                                 "folder's removed/, not deleted.")
-                            drop = gr.Button("Remove", variant="stop", elem_id="qa-remove",
-                                             scale=1, min_width=80)
+                        doomed = gr.Dropdown(label="Remove a file from seeds/", choices=[],
+                                             value=None, elem_id="qa-remove-choice",
+                                             info="It is moved to the index folder's "
+                                             "removed/, not deleted.")
+                        drop = gr.Button("Remove", variant="secondary", size="md",
+                                         elem_id="qa-remove")
 
         answering: dict[str, Any] = dict(concurrency_id="answer", concurrency_limit=8)
-        chat_event: dict[str, Any] = dict(fn=chat, inputs=[box, turns],
+        chat_event: dict[str, Any] = dict(fn=chat, inputs=[box, turns, first.scope],
                                           outputs=[box, chatbot, sources, turns],
                                           show_progress="hidden", **answering)
         keeping: dict[str, Any] = dict(fn=remember, inputs=[turns, conversation_id, stored],
@@ -541,22 +590,26 @@ def build_app(
                                        concurrency_id="conversations", concurrency_limit=8)
         box.submit(**chat_event, api_name="chat", api_visibility="undocumented").then(**keeping)
         send.click(**chat_event, api_visibility="private").then(**keeping)
+        box.submit(**first.fold)  # at once, so nothing moves once the answer is there
+        send.click(**first.fold)
         shown = [chatbot, sources, turns, conversation_id, stored, past]
         private: dict[str, Any] = dict(api_visibility="private", show_progress="hidden",
                                        concurrency_id="conversations", concurrency_limit=8)
         app.load(restore, stored, shown, **private)
-        fresh.click(new_conversation, stored, shown, **private)
-        past.input(reopen, [past, stored], shown, **private)
-        chatbot.clear(forget, [conversation_id, stored], shown, **private)
+        fresh.click(new_conversation, stored, shown, **private).then(**first.unfold)
+        past.input(reopen, [past, stored], shown, **private).then(**first.fold)
+        chatbot.clear(forget, [conversation_id, stored], shown, **private).then(**first.unfold)
+        first.wire(app, chatbot, chat, chat_event, after=keeping)
         gr.api(ask, api_name="ask", **answering)
         indexing: dict[str, Any] = dict(concurrency_id="index", concurrency_limit=1,
                                         api_visibility="private")
         app.load(list_documents, None, [docs, status, doomed], **indexing)
-        again.click(reindex, None, [docs, status, doomed], **indexing)
-        upload.upload(add_files, upload, [docs, status, doomed, upload], **indexing)
+        again.click(reindex, None, [docs, status, doomed], **indexing).then(**first.relist)
+        upload.upload(add_files, upload, [docs, status, doomed, upload], **indexing).then(
+            **first.relist)
         dropped.upload(dropped_files, dropped, [docs, status, doomed, dropped, drop_note],
-                       **indexing)
-        drop.click(remove, doomed, [docs, status, doomed], **indexing)
+                       **indexing).then(**first.relist)
+        drop.click(remove, doomed, [docs, status, doomed], **indexing).then(**first.relist)
     return app
 
 
