@@ -37,6 +37,7 @@ from qa.types import (
     Answer,
     Citation,
     CitationCheck,
+    IndexProgress,
     IndexReport,
     Passage,
     Sentence,
@@ -102,16 +103,16 @@ class Engine:
 
     # --- the index -----------------------------------------------------------------------------
     def refresh(self, rebuild: bool = False,
-                on_commit: Callable[[str, int], None] | None = None) -> IndexReport:
+                on_progress: Callable[[IndexProgress], None] | None = None) -> IndexReport:
         """Brings the index up to date with seeds/ (incremental; `rebuild` starts from empty).
-        `on_commit(source, chunks)` reports each file as it is committed."""
+        `on_progress` is told after every stored batch and every committed file."""
         with self._index_lock:
             if rebuild:
                 self.store, note = Store.rebuild(self.settings.index_dir, self.settings.chroma_url)
                 self.retriever = Retriever(self.store, self.settings.top_k)
                 self._notes.append(note)
             report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
-                            self.embedder.token_counts, on_commit=on_commit)
+                            self.embedder.token_counts, on_progress=on_progress)
             self._seen_files = _stat_seeds(self.settings.seeds_dir)
             self._empty = report.chunks_total == 0
             notes, self._notes = tuple(n for n in self._notes if n), []
