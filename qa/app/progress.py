@@ -1,6 +1,6 @@
 """`qa index`'s progress on stderr: a bar redrawn in place on a terminal, plain lines otherwise
 (a log, a pipe, CI), at most every few seconds, plus one line per committed file; and `one_line`,
-the escaping that keeps every message of the `qa` command on one line.
+the escaping that keeps every message of the `qa` command on one line."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def status_line(p: IndexProgress) -> str:
 
 
 def duration(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:

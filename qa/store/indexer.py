@@ -184,7 +184,9 @@ class _Run:
         self.bytes_done += size
 
     def flush(self) -> None:
-        """Stores the batch, then commits every file whose chunks are now all stored."""
+        """Stores the batch, then commits every file whose chunks are now all stored; then tells
+        `on_progress` (so that what it reports is stored)."""
+        current = ""
         if self.batch:
             for f in {id(f): f for f, _ in self.batch if not f.chunked and not f.pending}.values():
                 self.store.begin_file(f.source, f.sha256)  # it spans batches: hide it meanwhile
@@ -198,18 +200,18 @@ class _Run:
             self.chunks_done += len(chunks)
             for f, c in self.batch:
                 f.stored_to = max(f.stored_to, c.end)
-            current = self.batch[-1][0]
+            current = self.batch[-1][0].source
             self.batch.clear()
-            self._report(current.source)
         ready = [f for f in self.files if f.chunked]
-        if not ready:
-            return
-        self.store.commit_files([FileRecord(f.source, f.sha256, f.chunks) for f in ready])
-        self.files = [f for f in self.files if not f.chunked]
+        if ready:
+            self.store.commit_files([FileRecord(f.source, f.sha256, f.chunks) for f in ready])
+            self.files = [f for f in self.files if not f.chunked]
         for f in ready:
             self.files_done += 1
             self.bytes_done += f.size
             self._report(f.source, f)
+        if current:
+            self._report(current)
 
     def _report(self, source: str, committed: _File | None = None) -> None:
         if self.on_progress is None:
