@@ -178,8 +178,15 @@ def _chat(args: argparse.Namespace) -> int:
     from qa.app.ui import build_app  # imports gradio, with its analytics off
 
     engine = Engine.from_settings(settings)
-    report = engine.refresh()
+    progress = ProgressDisplay(sys.stderr)
+    try:
+        report = engine.refresh(on_progress=progress)
+    finally:
+        progress.close()
     _print_warnings(report.warnings)
+    # from now on, updates (an upload, a file changed in seeds/) run off the request path: a
+    # question waits for one at most UPDATE_WAIT seconds, then is answered from what is indexed
+    engine.update_in_background(UPDATE_WAIT)
     print(f"index: {report.files_seen} file(s), {report.chunks_total} chunk(s) from "
           f"{settings.seeds_dir} ({report.files_indexed} new or changed)")
     app = build_app(engine=engine)
@@ -196,6 +203,9 @@ def _chat(args: argparse.Namespace) -> int:
     print(f"qa chat is running at {url}  (Ctrl+C to stop)", flush=True)
     app.block_thread()
     return 0
+
+
+UPDATE_WAIT = 2.0  # seconds a chat question waits for an index update before it is answered
 
 
 def chat_auth(value: str) -> tuple[str, str] | None:

@@ -87,6 +87,7 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
     for source in todo.removed:
         store.forget_file(source)
     run = _Run(store, embed, on_progress, [_size(seed.path) for seed, _ in todo.changed])
+    run.report("")  # the totals, before the first batch
     for seed, _sha in todo.changed:
         try:
             doc = read_source(seed.path, seed.source)
@@ -209,11 +210,11 @@ class _Run:
         for f in ready:
             self.files_done += 1
             self.bytes_done += f.size
-            self._report(f.source, f)
+            self.report(f.source, f)
         if current:
-            self._report(current)
+            self.report(current)
 
-    def _report(self, source: str, committed: _File | None = None) -> None:
+    def report(self, source: str, committed: _File | None = None) -> None:
         if self.on_progress is None:
             return
         partial = sum(f.size * min(1.0, f.stored_to / f.length) for f in self.files)
