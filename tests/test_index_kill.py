@@ -84,8 +84,12 @@ def _big_file(seeds: Path, repeats: int) -> Path:
 def _chunks_of(index_dir: Path) -> dict[str, tuple[str, dict, list[float]]]:
     """id -> (text, metadata, embedding) of every chunk, read with Chroma itself."""
     import chromadb
+    from chromadb.api.client import SharedSystemClient
     from chromadb.config import Settings as ChromaSettings
 
+    # Chroma caches one client per folder in a process: this one opened the index before the
+    # rerun (another process) wrote to it, so its cached view is stale
+    SharedSystemClient.clear_system_cache()
     client = chromadb.PersistentClient(path=str(index_dir),
                                        settings=ChromaSettings(anonymized_telemetry=False))
     got = client.get_collection("qa_chunks").get(include=["documents", "metadatas", "embeddings"])
