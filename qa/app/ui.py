@@ -30,10 +30,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # set before gradio 
 
 import gradio as gr  # noqa: E402
 
+from qa.app.progress import status_line  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.errors import QAError, QuestionError  # noqa: E402
 from qa.sources.documents import UPLOAD_SUFFIXES, add_upload, remove_document  # noqa: E402
-from qa.app.progress import status_line  # noqa: E402
 from qa.types import Answer, Citation, IndexProgress, IndexReport  # noqa: E402
 
 __all__ = ["build_app", "paragraph_around", "render_answer", "render_sources"]
