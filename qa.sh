@@ -15,15 +15,28 @@ if [ -z "$python" ]; then
 fi
 [ -n "$python" ] || { echo "qa needs Python 3.11: install it, or set PYTHON=/path/to/python3.11" >&2; exit 1; }
 
+# pip, quiet, minus three messages that are not ours and that no one setting up qa can act on
+# (everything else, errors first of all, still shows):
+# - "Location '…' is ignored": a pip configuration that lists local package folders lacking most
+#   projects (pip says so once per project);
+# - "huggingface-hub … does not provide the extra 'inference'": llama-index-embeddings-huggingface
+#   asks for an extra that huggingface-hub 1.0 removed;
+# - setuptools' "Editable installation" banner (a reminder that ./qa shadows an installed qa).
+pip_install() {
+  PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q "$@" \
+    2> >(grep -v -e "^WARNING: Location '.*' is ignored" \
+                 -e "does not provide the extra 'inference'" >&2)
+}
+
 stamp=.venv/.qa-installed
 want=$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setting up .venv (first run takes a few minutes)…" >&2
   "$python" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip >&2
+  pip_install --upgrade pip >&2
   # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
-  .venv/bin/python -m pip install -q "torch==2.13.0" >&2
-  .venv/bin/python -m pip install -q -e ".[test]" >&2
+  pip_install "torch==2.13.0" >&2
+  pip_install -e ".[test]" >&2
   echo "$want" > "$stamp"
 fi
 

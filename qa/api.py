@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +19,7 @@ import numpy as np
 from qa.cite import citation_for, with_marker
 from qa.cite import verify as verify_citations
 from qa.config import MAX_QUESTION_CHARS, Settings
-from qa.errors import JudgeError, QAError, QuestionError, SourceError
+from qa.errors import IndexError_, JudgeError, QAError, QuestionError, SourceError
 from qa.model.generate import ModelAnswerer
 from qa.offline.answer_model import AnswerModel
 from qa.offline.extractive import Lexicon, Pick, SentenceVectors, analyse, closest, decide
@@ -32,17 +33,20 @@ from qa.sources.readers import read_source
 from qa.sources.walk import inside, walk
 from qa.store.chroma import Store
 from qa.store.embed import BulkEmbedder, Embedder, Encoded, embed_for_indexing
-from qa.store.indexer import plan, update
+from qa.store.indexer import Plan, plan, update
 from qa.store.retrieve import Bm25Index, Retriever
 from qa.types import (
     Answer,
     Citation,
     CitationCheck,
+    IndexProgress,
     IndexReport,
     Passage,
     Sentence,
     no_answer,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,12 @@ class Engine:
         self._judge_tried = judge is not None or settings.judge == "off"
         self._judge_notice = ""
         self._notes: list[str] = []  # said once, in the next refresh() report
+        self._indexing: IndexProgress | None = None  # the running update's latest progress
+        self._wait: float | None = None  # see `update_in_background`
+        self._worker: threading.Thread | None = None
+        self._worker_lock = threading.Lock()
+        self._last_update: IndexReport | QAError | None = None
+        self._requested = 0  # start_update(again=True) calls: the worker serves the latest
         self._empty = False  # no chunks in the index, as of the last look at seeds/
         # QA_BACKEND=openai: a model writes the answer (checked by qa.model.cite); on any model
         # failure the extractive answer is given instead, with a notice that says why.
@@ -103,17 +113,17 @@ class Engine:
 
     # --- the index -----------------------------------------------------------------------------
     def refresh(self, rebuild: bool = False,
-                on_commit: Callable[[str, int], None] | None = None) -> IndexReport:
+                on_progress: Callable[[IndexProgress], None] | None = None) -> IndexReport:
         """Brings the index up to date with seeds/ (incremental; `rebuild` starts from empty).
-        `on_commit(source, chunks)` reports each file as it is committed."""
+        `on_progress` is told after every stored batch and every committed file."""
         with self._index_lock:
             if rebuild:
                 self.store, note = Store.rebuild(self.settings.index_dir, self.settings.chroma_url)
                 self.retriever = Retriever(self.store, self.settings.top_k)
                 self._notes.append(note)
-            report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
-                            self.embedder.token_counts, on_commit=on_commit)
-            self._seen_files = _stat_seeds(self.settings.seeds_dir)
+            seen = _stat_seeds(self.settings.seeds_dir)
+            report = self._update(None, on_progress)
+            self._seen_files = seen
             self._empty = report.chunks_total == 0
             notes, self._notes = tuple(n for n in self._notes if n), []
             if notes:
@@ -121,21 +131,96 @@ class Engine:
             return report
 
     def ensure_index(self) -> IndexReport | None:
-        """Updates the index if seeds/ changed since the last look (a cheap stat check first)."""
+        """Updates the index if seeds/ changed since the last look (a cheap stat check first).
+        After `update_in_background`, the update runs in a thread of its own and this waits for
+        it only that long; answers given meanwhile say so (`Answer.notice`)."""
         seen = _stat_seeds(self.settings.seeds_dir)
         report = None
         if seen != self._seen_files:
-            with self._index_lock:
-                todo = plan(self.store, self.settings.seeds_dir)
-                if todo.stale:
-                    report = update(self.store, self.settings.seeds_dir, self._embed_for_index,
-                                    self.embedder.token_counts, todo)
-                self._seen_files = seen
-                self._empty = self.store.count() == 0
+            if self._wait is None:
+                with self._index_lock:
+                    report = self._update_if_stale(seen)
+            else:
+                self.start_update(seen).join(self._wait)
         if self._empty:  # also when nothing changed since: the chat says so on every question
+            progress = self._indexing
+            if progress is not None:
+                raise SourceError(f"the documents are being indexed ({_progress_words(progress)}): "
+                                  "ask again in a moment")
             raise SourceError(f"no documents are indexed: put .txt or .md files in "
                               f"{self.settings.seeds_dir} (or set QA_SEEDS_DIR)")
         return report
+
+    def update_in_background(self, wait_seconds: float) -> None:
+        """From now on, index updates run off the request path: a question that finds seeds/
+        changed starts the update in a thread and waits at most `wait_seconds` for it, then is
+        answered from the files indexed so far (the chat, so that a big upload stops no one)."""
+        self._wait = wait_seconds
+
+    def start_update(self, seen: tuple | None = None, again: bool = False) -> threading.Thread:
+        """Starts bringing the index up to date in a background thread, or returns the one that
+        is already doing it; `again`: that one then makes one more pass, for changes it may have
+        missed (a file saved after it looked). Progress: `indexing()`."""
+        with self._worker_lock:
+            if again:
+                self._requested += 1
+            if self._worker is None or not self._worker.is_alive():
+                self._indexing = IndexProgress(0, 0, 0, 0, 0, 0.0)
+                self._worker = threading.Thread(target=self._update_in_thread, args=(seen,),
+                                                name="qa-index", daemon=True)
+                self._worker.start()
+            return self._worker
+
+    def indexing(self) -> IndexProgress | None:
+        """The running update's progress, or None when the index is not being updated."""
+        return self._indexing
+
+    def last_update(self) -> IndexReport | QAError | None:
+        """What the last background update did, or the error that stopped it."""
+        return self._last_update
+
+    def _update_in_thread(self, seen: tuple | None) -> None:
+        try:
+            with self._index_lock:
+                served = -1
+                while served != self._requested:
+                    served = self._requested
+                    seen = seen or _stat_seeds(self.settings.seeds_dir)
+                    report = self._update(None)
+                    self._seen_files, seen = seen, None
+                    self._empty = report.chunks_total == 0
+                    self._last_update = report
+        except QAError as exc:
+            self._last_update = exc
+            self._seen_files = None  # the next question tries again (and says what is wrong)
+        except Exception:  # a thread has no caller to tell: the log, and the next question
+            log.exception("updating the index failed")
+            self._last_update = IndexError_("updating the index failed; the details are in "
+                                            "the server log")
+            self._seen_files = None
+        finally:
+            self._indexing = None
+
+    def _update_if_stale(self, seen: tuple) -> IndexReport | None:
+        todo = plan(self.store, self.settings.seeds_dir)
+        report = self._update(todo) if todo.stale else None
+        self._seen_files = seen
+        self._empty = self.store.count() == 0
+        return report
+
+    def _update(self, todo: Plan | None,
+                on_progress: Callable[[IndexProgress], None] | None = None) -> IndexReport:
+        def progress(p: IndexProgress) -> None:
+            self._indexing = p
+            if on_progress:
+                on_progress(p)
+
+        try:
+            return update(self.store, self.settings.seeds_dir, self._embed_for_index,
+                          self.embedder.token_counts, todo, on_progress=progress)
+        finally:
+            if self._worker is None or threading.current_thread() is not self._worker:
+                self._indexing = None
 
     def _embed_for_index(self, texts: list[str]):  # type: ignore[no-untyped-def]
         return embed_for_indexing(self.embedder, texts, self._bulk)
@@ -212,8 +297,19 @@ class Engine:
         scope = self.scope(sources)
         if self._model is not None:
             result = self._model_for(scope).answer(question, history)
-            return _language_notice(self._with_closest(result, history, scope))
-        return _language_notice(self._answer_extractive(question, history, scope))
+            return self._updating_notice(
+                _language_notice(self._with_closest(result, history, scope)))
+        return self._updating_notice(
+            _language_notice(self._answer_extractive(question, history, scope)))
+
+    def _updating_notice(self, answer: Answer) -> Answer:
+        """An answer given while the index is being updated says so."""
+        progress = self._indexing
+        if progress is None:
+            return answer
+        note = (f"the index is being updated ({_progress_words(progress)}): this answer comes "
+                "from the documents indexed so far")
+        return dataclasses.replace(answer, notice="; ".join(n for n in (answer.notice, note) if n))
 
     def _with_closest(self, result: Answer, history: list[str],
                       scope: frozenset[str] | None) -> Answer:
@@ -283,7 +379,8 @@ class Engine:
             scope = self.scope(sources)
             for item in self._model_for(scope).answer_stream(question, history):
                 if isinstance(item, Answer):
-                    item = _language_notice(self._with_closest(item, history, scope))
+                    item = self._updating_notice(
+                        _language_notice(self._with_closest(item, history, scope)))
                 yield item
             return
         result = self.answer(question, history, sources)
@@ -381,6 +478,13 @@ def _language_notice(answer: Answer) -> Answer:
     if language is None:
         return answer
     return dataclasses.replace(answer, notice=english_only_notice(language))
+
+
+def _progress_words(p: IndexProgress) -> str:
+    """`1 of 3 files, 42%` (`starting` before the first batch)."""
+    if not p.files_total:
+        return "starting"
+    return f"{p.files_done} of {p.files_total} files, {p.fraction:.0%}"
 
 
 def _stat_seeds(seeds_dir: Path) -> tuple:

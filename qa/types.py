@@ -158,6 +158,37 @@ class IndexReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     warnings: tuple[str, ...] = ()
+    chunks_resumed: int = 0  # found already stored by a run that was killed: not embedded again
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """Where an indexing run is; sent after every stored batch and every committed file."""
+
+    files_done: int  # files committed (or skipped) by this run
+    files_total: int  # new or changed files this run has to index
+    chunks_done: int  # chunks stored (or found stored) by this run
+    bytes_done: int  # of the files to index, read and stored so far (estimated within a file)
+    bytes_total: int
+    seconds: float  # since the run started
+    file: str = ""  # the file being indexed, or just committed
+    committed: bool = False  # `file` has just been committed, with `file_chunks` chunks
+    file_chunks: int = 0
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks_done / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.bytes_done / self.bytes_total) if self.bytes_total else 1.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the rate so far (by bytes); None before there is a rate."""
+        if self.bytes_done <= 0 or self.seconds <= 0:
+            return None
+        return max(0.0, (self.bytes_total - self.bytes_done) * self.seconds / self.bytes_done)
 
 
 NO_ANSWER = "The sources do not answer this question."

@@ -87,7 +87,7 @@ def test_uploads_temp_files_are_deleted_once_parsed_or_refused(
     keep = tmp_path / "not-an-upload.txt"
     keep.write_text("a file of the user's, outside Gradio's upload folder\n")
     add_files = _event_fn(build_app(engine=engine), "add_files")
-    _, status, _, _ = add_files([str(good), str(bad), str(keep)])
+    *_, (_, status, _, _) = add_files([str(good), str(bad), str(keep)])
     assert "added ferry.txt" in status and "blob.txt" in status and "binary" in status
     assert (seeds_dir / "ferry.txt").exists()
     assert not good.exists() and not bad.exists()

@@ -1,5 +1,7 @@
-"""Issue 2: `qa index` killed with SIGKILL half way, then run again, gives a complete index with no
-duplicate chunks."""
+"""`qa index` killed with SIGKILL half way, then run again, gives a complete index with no
+duplicate chunks (issue 2: many files); within one big file, the rerun resumes from the stored
+batches and ends with the index a clean run makes, and nothing of the half-stored file is ever
+searched (issue 16)."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def _corpus(seeds: Path, files: int) -> None:
 
 def _qa(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=1800)
 
 
 def test_kill_during_index_then_rerun_is_complete(seeds_dir: Path, tmp_path: Path) -> None:
@@ -67,3 +69,84 @@ def test_kill_during_index_then_rerun_is_complete(seeds_dir: Path, tmp_path: Pat
 
     third = _qa("index")
     assert third.returncode == 0 and "0 chunk(s) embedded" in third.stdout
+
+
+def _big_file(seeds: Path, repeats: int) -> Path:
+    """One file with normal lines that takes several batches (the seed article, numbered)."""
+    article = next(seeds.glob("*.txt")).read_text(encoding="utf-8")
+    big = seeds / "big.txt"
+    with big.open("w", encoding="utf-8") as f:
+        for i in range(repeats):
+            f.write(f"Part {i}.\n\n{article}\n")
+    return big
+
+
+def _chunks_of(index_dir: Path) -> dict[str, tuple[str, dict, list[float]]]:
+    """id -> (text, metadata, embedding) of every chunk, read with Chroma itself."""
+    import chromadb
+    from chromadb.api.client import SharedSystemClient
+    from chromadb.config import Settings as ChromaSettings
+
+    # Chroma caches one client per folder in a process: this one opened the index before the
+    # rerun (another process) wrote to it, so its cached view is stale
+    SharedSystemClient.clear_system_cache()
+    client = chromadb.PersistentClient(path=str(index_dir),
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+    got = client.get_collection("qa_chunks").get(include=["documents", "metadatas", "embeddings"])
+    return {i: (d, m, list(e)) for i, d, m, e in zip(
+        got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True)}
+
+
+def test_kill_during_a_big_file_then_rerun_resumes_to_the_clean_index(
+        seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _big_file(seeds_dir, 250)  # ~1,250 chunks: three batches of one file
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "index"], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, env=os.environ.copy())
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # a progress line comes after a stored batch: then kill
+        seen.append(line)
+        if line.startswith("  progress: "):
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "".join(seen)
+    assert "of 2 file(s)" in seen[-1] and "chunks/s" in seen[-1], seen[-1]
+
+    from qa.config import Settings
+    from qa.store.chroma import Store
+    from qa.store.embed import Embedder
+    from qa.store.retrieve import Retriever
+
+    # killed half way: some of big.txt's chunks are stored, it is not committed, and no search
+    # sees them (the seed article, committed in the first batch, is searched as usual)
+    settings = Settings.from_env()
+    store = Store.open(settings.index_dir)
+    view = store.view()
+    assert set(store.files()) == {"000_7383d27b375f9d56.txt"} and "big.txt" in view.pending
+    stored_before = store.count()
+    assert 5 < stored_before < 1000
+    question = "Where did Putin propose holding the talks?"
+    passages = Retriever(store, 20).retrieve([question], [Embedder().embed_one(question)])
+    assert passages and {p.chunk.source for p in passages} == {"000_7383d27b375f9d56.txt"}
+
+    again = _qa("index")
+    assert again.returncode == 0, again.stderr
+    assert "  indexed big.txt (" in again.stderr and "Loading weights" not in again.stderr
+    resumed = int(again.stdout.split("embedded (")[1].split(" found")[0])
+    assert resumed == stored_before - 5  # the stored chunks of big.txt were not embedded again
+
+    clean_dir = tmp_path / "clean-index"
+    monkeypatch.setenv("QA_INDEX_DIR", str(clean_dir))
+    clean = _qa("index")
+    assert clean.returncode == 0, clean.stderr
+    resumed_index, clean_index = _chunks_of(settings.index_dir), _chunks_of(clean_dir)
+    assert resumed_index.keys() == clean_index.keys()
+    for i, (text, meta, vector) in clean_index.items():
+        r_text, r_meta, r_vector = resumed_index[i]
+        assert (r_text, r_meta) == (text, meta)
+        assert max(abs(a - b) for a, b in zip(r_vector, vector, strict=True)) < 1e-4
+    reopened = Store.open(settings.index_dir)
+    assert reopened.view().pending == {}
+    assert {s: r.chunks for s, r in reopened.files().items()} == \
+        {s: r.chunks for s, r in Store.open(clean_dir).files().items()}

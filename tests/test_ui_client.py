@@ -7,6 +7,7 @@ that article, and every quote is checked against the file at its offsets.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -167,6 +168,39 @@ def test_errors_are_one_line_messages(chat_server: ChatServer) -> None:
     assert error.startswith('<div class="qa-error">⚠ the question is ')
     assert "characters long" in error
     assert "\n" not in error and "Traceback" not in error
+
+
+@pytest.mark.slow
+def test_a_big_file_is_indexed_in_the_background_while_questions_are_answered(
+        chat_launcher: Callable[[dict[str, str]], ChatServer]) -> None:
+    """Issue 16: an update runs off the request path; an answer given meanwhile comes from the
+    files indexed so far and says so; once the update is done, answers no longer say it."""
+    server = chat_launcher({})
+    article = next(server.seeds_dir.glob("*.txt")).read_text(encoding="utf-8")
+    with (server.seeds_dir / "big.txt").open("w", encoding="utf-8") as f:
+        for i in range(120):  # ~600 chunks: two batches, far more than a question waits for
+            f.write(f"Volume {i}.\n\n{article}\n")
+    c = client(server)
+    question = "Where did Putin propose holding the talks?"
+    during = c.predict(question, api_name="/ask")
+    assert "istanbul" in during["text"].lower()
+    assert "the index is being updated" in during["notice"], during["notice"]
+    assert "this answer comes from the documents indexed so far" in during["notice"]
+    assert {cit["source"] for cit in during["citations"]} == {"000_7383d27b375f9d56.txt"}
+    assert_quotes_exact(server, during)
+
+    deadline = time.monotonic() + 1500  # a busy 2-core machine embeds a few chunks a second
+    after = during
+    while "being updated" in after["notice"] and time.monotonic() < deadline:
+        time.sleep(3)
+        after = c.predict(question, api_name="/ask")
+    assert "being updated" not in after["notice"] and "istanbul" in after["text"].lower()
+    assert_quotes_exact(server, after)
+
+    from qa.store.chroma import Store
+
+    files = Store.open(server.seeds_dir.parent / "chat_index").files()
+    assert set(files) == {"000_7383d27b375f9d56.txt", "big.txt"} and files["big.txt"].chunks > 512
 
 
 @pytest.mark.slow

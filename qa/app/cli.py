@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from qa.app.progress import ProgressDisplay, one_line
 from qa.errors import ConfigError, QAError
 
 
@@ -61,12 +62,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def one_line(text: str) -> str:
-    """`text` with control characters (a newline in a file name...) written as escapes, so that
-    a citation or a warning stays one line."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def _say_project_folder() -> None:
     """Says which folder's seeds/ and index/ are used when it is not the current folder."""
     from qa.config import Settings
@@ -101,15 +96,17 @@ def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
 
 def _index(args: argparse.Namespace) -> int:
     engine = _engine(rebuild=args.rebuild)  # a corrupt index is moved aside before any read
-
-    def progress(source: str, chunks: int) -> None:
-        print(f"  indexed {one_line(source)} ({chunks} chunks)", file=sys.stderr, flush=True)
-
-    report = engine.refresh(on_commit=progress)
+    progress = ProgressDisplay(sys.stderr)  # a bar on a terminal, plain lines otherwise
+    try:
+        report = engine.refresh(on_progress=progress)
+    finally:
+        progress.close()
     _print_warnings(report.warnings)
+    resumed = (f" ({report.chunks_resumed} found stored by an interrupted run)"
+               if report.chunks_resumed else "")
     print(f"indexed {report.files_indexed} file(s), {report.files_unchanged} unchanged, "
           f"{report.files_removed} removed, {report.files_skipped} skipped; "
-          f"{report.chunks_embedded} chunk(s) embedded, {report.chunks_total} in the index")
+          f"{report.chunks_embedded} chunk(s) embedded{resumed}, {report.chunks_total} in the index")
     return 0
 
 
@@ -188,8 +185,15 @@ def _chat(args: argparse.Namespace) -> int:
     from qa.app.ui import build_app  # imports gradio, with its analytics off
 
     engine = Engine.from_settings(settings)
-    report = engine.refresh()
+    progress = ProgressDisplay(sys.stderr)
+    try:
+        report = engine.refresh(on_progress=progress)
+    finally:
+        progress.close()
     _print_warnings(report.warnings)
+    # from now on, updates (an upload, a file changed in seeds/) run off the request path: a
+    # question waits for one at most UPDATE_WAIT seconds, then is answered from what is indexed
+    engine.update_in_background(UPDATE_WAIT)
     print(f"index: {report.files_seen} file(s), {report.chunks_total} chunk(s) from "
           f"{settings.seeds_dir} ({report.files_indexed} new or changed)")
     app = build_app(engine=engine)
@@ -206,6 +210,9 @@ def _chat(args: argparse.Namespace) -> int:
     print(f"qa chat is running at {url}  (Ctrl+C to stop)", flush=True)
     app.block_thread()
     return 0
+
+
+UPDATE_WAIT = 2.0  # seconds a chat question waits for an index update before it is answered
 
 
 def chat_auth(value: str) -> tuple[str, str] | None:

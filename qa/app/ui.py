@@ -21,6 +21,7 @@ import html
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -34,16 +35,18 @@ import gradio as gr  # noqa: E402
 from qa.app.conversations import Library, Turn, new_id  # noqa: E402
 from qa.app.export import answer_markdown, answer_plain_text, export_name, where  # noqa: E402
 from qa.app.first_screen import PLACEHOLDER, ask_in_scope, first_screen_block  # noqa: E402
+from qa.app.progress import status_line  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.errors import QAError, QuestionError  # noqa: E402
 from qa.sources.documents import UPLOAD_SUFFIXES, add_upload, remove_document  # noqa: E402
-from qa.types import Answer, Citation, IndexReport  # noqa: E402
+from qa.types import Answer, Citation, IndexProgress, IndexReport  # noqa: E402
 
 __all__ = ["Turn", "build_app", "paragraph_around", "render_answer", "render_sources"]
 
 log = logging.getLogger(__name__)
 
 AnswerFn = Callable[[str, list[str]], "Answer | Iterable[str | Answer]"]
+PROGRESS_EVERY = 1.0  # seconds between progress updates of the Documents tab
 _PARAGRAPH_LIMIT = 1200  # characters of context shown around a quote at most
 _WRAPPED_LINE = 120  # lines longer than this are whole paragraphs, not hard-wrapped pieces of one
 
@@ -59,7 +62,10 @@ class ChatEngine(Protocol):
     def answer(self, question: str, history: list[str] | None = None) -> Answer: ...
     def source_text(self, source: str) -> str: ...
     def documents(self) -> list[Any]: ...
-    def refresh(self) -> IndexReport: ...
+    def start_update(self, seen: tuple | None = None, again: bool = False
+                     ) -> threading.Thread: ...
+    def indexing(self) -> IndexProgress | None: ...
+    def last_update(self) -> IndexReport | QAError | None: ...
 
 
 # ---------------------------------------------------------------------------------------- rendering
@@ -455,15 +461,24 @@ def build_app(
             line += " No documents yet: add files here or put them in that folder."
         return rows, line, gr.update(choices=[r[0] for r in rows], value=None)
 
-    def reindex() -> tuple[Any, str, Any]:
-        try:
-            line = _report_line(engine.refresh())
-        except QAError as e:
-            line = f"⚠ {e}"
+    def reindex() -> Iterator[tuple[Any, str, Any]]:
+        """Updates the index in a background thread (questions are answered meanwhile, from the
+        files indexed so far) and shows its progress until it is done."""
+        worker = engine.start_update(again=True)
+        while True:
+            worker.join(PROGRESS_EVERY)
+            if not worker.is_alive():
+                break
+            progress = engine.indexing()
+            rows, _, choices = list_documents()
+            doing = status_line(progress) if progress and progress.files_total else "starting"
+            yield rows, _esc(f"Indexing: {doing}…"), choices
+        outcome = engine.last_update()
+        line = _report_line(outcome) if isinstance(outcome, IndexReport) else f"⚠ {outcome}"
         rows, _, choices = list_documents()
-        return rows, _esc(line), choices
+        yield rows, _esc(line), choices
 
-    def add_files(paths: list[str] | None) -> tuple[Any, str, Any, None]:
+    def add_files(paths: list[str] | None) -> Iterator[tuple[Any, str, Any, None]]:
         lines = []
         for p in paths or []:
             try:
@@ -472,21 +487,22 @@ def build_app(
                 lines.append(f"⚠ {e}")
             finally:
                 _discard_upload(Path(p))  # parsed and copied, or refused: the temp copy goes
-        rows, status, choices = reindex()
-        return rows, "".join(f"- {_esc(line)}\n" for line in lines) + "\n" + status, choices, None
+        added = "".join(f"- {_esc(line)}\n" for line in lines) + "\n"
+        for rows, status, choices in reindex():
+            yield rows, added + status, choices, None
 
-    def remove(source: str | None) -> tuple[Any, str, Any]:
+    def remove(source: str | None) -> Iterator[tuple[Any, str, Any]]:
         try:
             line = remove_document(seeds_dir, removed_dir, source or "")
         except QAError as e:
             line = f"⚠ {e}"
-        rows, status, choices = reindex()
-        return rows, f"- {_esc(line)}\n\n{status}", choices
+        for rows, status, choices in reindex():
+            yield rows, f"- {_esc(line)}\n\n{status}", choices
 
-    def dropped_files(paths: list[str] | None) -> tuple[Any, ...]:
+    def dropped_files(paths: list[str] | None) -> Iterator[tuple[Any, ...]]:
         """Files dropped on the chat: the same path as the Documents tab's upload."""
-        rows, status, choices, _ = add_files(paths)
-        return rows, status, choices, None, status
+        for rows, status, choices, _ in add_files(paths):
+            yield rows, status, choices, None, status
 
     def show(library: Library, conversation: str, shown: list[Turn]) -> tuple[Any, ...]:
         listed = library.get(conversation) is not None

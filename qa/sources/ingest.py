@@ -24,6 +24,9 @@ from qa.types import Chunk
 MAX_CHUNK_TOKENS = 200  # word pieces incl. [CLS]/[SEP]; the model's limit is 256
 TARGET_CHUNK_TOKENS = 120  # smaller chunks retrieve more precisely
 MIN_PARAGRAPH_BREAK_TOKENS = 40  # below this, a paragraph end does not end the chunk
+BLOCK_CHARS = 1 << 16  # text split into sentences and measured this much at a time
+COUNT_SPANS = 2048  # sentences measured together
+CHECK_CHUNKS = 256  # chunks measured again (as whole texts) together
 
 TokenCounter = Callable[[list[str]], list[int]]
 
@@ -65,47 +68,101 @@ def file_sha256(path: Path) -> str:
 
 def chunk_source(source: str, doc: SourceText, count_tokens: TokenCounter) -> list[Chunk]:
     """Splits one file's text into chunks of whole sentences under MAX_CHUNK_TOKENS."""
+    return list(iter_chunks(source, doc, count_tokens))
+
+
+def iter_chunks(source: str, doc: SourceText, count_tokens: TokenCounter) -> Iterator[Chunk]:
+    """`chunk_source` as a stream, in order: the text is split and measured a block of lines at a
+    time and chunks are yielded as they are made, so that what is held besides the text itself
+    is bounded by a block, not by the file (a 20 MB file is ~200,000 sentences)."""
     text = doc.text
-    pieces = [p for s in sentence_spans(text) for p in _fit(text, s, count_tokens)]
-    if not pieces:
-        return []
-    sizes = count_tokens([text[p.start : p.end] for p in pieces])
     lines = LineIndex(text)
-    chunks: list[Chunk] = []
+    made: list[Chunk] = []
+    for group in _groups(text, _pieces(text, count_tokens)):
+        made.append(_chunk(source, doc, lines, group))
+        if len(made) >= CHECK_CHUNKS:
+            yield from _split_oversized(source, doc, lines, made, count_tokens)
+            made = []
+    yield from _split_oversized(source, doc, lines, made, count_tokens)
+
+
+def _blocks(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of runs of whole lines of about BLOCK_CHARS (one long line is one block).
+    Sentences never cross a line break, so splitting by blocks splits no sentence."""
+    start = 0
+    while start < len(text):
+        newline = text.find("\n", start + BLOCK_CHARS)
+        end = len(text) if newline < 0 else newline + 1
+        yield start, end
+        start = end
+
+
+def _pieces(text: str, count_tokens: TokenCounter) -> Iterator[tuple[Span, int]]:
+    """Sentences with their sizes in word pieces; a sentence over TARGET_CHUNK_TOKENS comes as
+    word-boundary pieces of it."""
+    for start, end in _blocks(text):
+        spans = sentence_spans(text, start, end)  # one long line: all its sentences, as spans
+        for a in range(0, len(spans), COUNT_SPANS):
+            yield from _measured(text, spans[a : a + COUNT_SPANS], count_tokens)
+
+
+def _measured(text: str, spans: list[Span], count_tokens: TokenCounter
+              ) -> Iterator[tuple[Span, int]]:
+    sizes = count_tokens([text[s.start : s.end] for s in spans])
+    for span, n in zip(spans, sizes, strict=True):
+        if n <= TARGET_CHUNK_TOKENS:
+            yield span, n
+            continue
+        parts = list(_split_long(text, span, count_tokens))
+        yield from zip(parts, count_tokens([text[p.start : p.end] for p in parts]), strict=True)
+
+
+def _groups(text: str, pieces: Iterator[tuple[Span, int]]) -> Iterator[list[Span]]:
+    """Runs of pieces up to TARGET_CHUNK_TOKENS, ending preferably at a paragraph end."""
     group: list[Span] = []
+    sizes: list[int] = []
     size = 0
-    carried: list[tuple[Span, int]] = []
-    for i, (piece, n) in enumerate(zip(pieces, sizes, strict=True)):
+    current = next(pieces, None)
+    while current is not None:
+        piece, n = current
+        following = next(pieces, None)
         if group and size + n > TARGET_CHUNK_TOKENS:
             # A heading belongs with the text under it, not at the end of the chunk before.
-            if len(group) > 1 and is_heading(text, group[-1]):
-                carried = [(group.pop(), sizes[i - 1])]
-            chunks.append(_chunk(source, doc, lines, group))
-            group, size = [s for s, _ in carried], sum(k for _, k in carried)
-            carried = []
+            carried = [(group.pop(), sizes.pop())] if len(group) > 1 and is_heading(
+                text, group[-1]) else []
+            yield group
+            group, sizes = [s for s, _ in carried], [k for _, k in carried]
+            size = sum(sizes)
         group.append(piece)
+        sizes.append(n)
         size += n
-        nxt = pieces[i + 1] if i + 1 < len(pieces) else None
-        if nxt and size >= MIN_PARAGRAPH_BREAK_TOKENS and "\n\n" in text[piece.end : nxt.start]:
-            chunks.append(_chunk(source, doc, lines, group))
-            group, size = [], 0
+        if (following and size >= MIN_PARAGRAPH_BREAK_TOKENS
+                and "\n\n" in text[piece.end : following[0].start]):
+            yield group
+            group, sizes, size = [], [], 0
+        current = following
     if group:
-        chunks.append(_chunk(source, doc, lines, group))
-    # A chunk is measured as one text (joined sentences can tokenize slightly differently).
-    oversized = [c for c, n in zip(chunks, count_tokens([c.text for c in chunks]), strict=True)
-                 if n > MAX_CHUNK_TOKENS]
-    for c in oversized:  # rare: split it again, sentence by sentence
-        idx = chunks.index(c)
-        spans = [s for s in sentence_spans(text, c.start, c.end)]
-        chunks[idx : idx + 1] = [_chunk(source, doc, lines, [s]) for s in spans]
-    return chunks
+        yield group
 
 
-def _fit(text: str, span: Span, count_tokens: TokenCounter) -> Iterator[Span]:
-    """Yields the span, or word-boundary pieces of it when one sentence is over the limit."""
-    if count_tokens([text[span.start : span.end]])[0] <= TARGET_CHUNK_TOKENS:
-        yield span
-        return
+def _split_oversized(source: str, doc: SourceText, lines: LineIndex, chunks: list[Chunk],
+                     count_tokens: TokenCounter) -> list[Chunk]:
+    """A chunk is measured as one text (joined sentences can tokenize slightly differently); the
+    rare one over MAX_CHUNK_TOKENS is split again, sentence by sentence."""
+    if not chunks:
+        return []
+    out: list[Chunk] = []
+    for c, n in zip(chunks, count_tokens([c.text for c in chunks]), strict=True):
+        if n <= MAX_CHUNK_TOKENS:
+            out.append(c)
+        else:
+            out.extend(_chunk(source, doc, lines, [s])
+                       for s in sentence_spans(doc.text, c.start, c.end))
+    return out
+
+
+def _split_long(text: str, span: Span, count_tokens: TokenCounter) -> Iterator[Span]:
+    """Word-boundary pieces of one sentence that is over the limit."""
     start = span.start
     while start < span.end:
         end = min(span.end, start + 400)  # ~400 characters is under 120 word pieces for prose

@@ -6,6 +6,11 @@
   so the collection is also a valid llama-index vector store.
 - `qa_files`: one record per indexed file (source -> sha256, chunk count). A file's record is written
   only after all its chunks are stored: it is the commit marker that makes indexing safe to kill.
+  A chunk is *visible* (retrieved, quoted) only when its source's record has its sha256: the
+  chunks of a file still being indexed, or left by a killed run, are never seen as if complete,
+  and the previous version of a changed file stays visible until the new one is committed. A big
+  file is stored in batches; while it is, a *pending* record (source -> the new sha256) lets
+  searches leave its chunks out in the query itself (`IndexView`).
   One more record, `qa-index-version`, holds a token that every write changes: `fingerprint()`
   reads it, so checking per question whether the index changed costs one small read, whatever
   the number of files, and notices writes by other processes on the same Chroma server.
@@ -44,6 +49,22 @@ class FileRecord:
     source: str
     sha256: str
     chunks: int
+
+
+@dataclass(frozen=True)
+class IndexView:
+    """Which chunks a search may see: those of committed file versions."""
+
+    committed: dict[str, str]  # source -> sha256 of its committed version
+    pending: dict[str, str]  # source -> sha256 of a version being stored (not visible)
+
+    def visible(self, chunk: Chunk) -> bool:
+        return self.committed.get(chunk.source) == chunk.sha256
+
+    @property
+    def updating(self) -> bool:
+        """True while some file's new version is being stored (or a run storing it was killed)."""
+        return bool(self.pending)
 
 
 class Store:
@@ -121,11 +142,38 @@ class Store:
 
     # --- files ---------------------------------------------------------------------------------
     def files(self) -> dict[str, FileRecord]:
+        """The committed files."""
+        return self._records()[0]
+
+    def view(self) -> IndexView:
+        """What searches may see now (one small read)."""
+        records, pending = self._records()
+        return IndexView({s: r.sha256 for s, r in records.items()}, pending)
+
+    def _records(self) -> tuple[dict[str, FileRecord], dict[str, str]]:
         got = self._call(self._files.get, include=["metadatas"])
-        return {
-            m["source"]: FileRecord(m["source"], m["sha256"], int(m["chunks"]))
-            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True) if i != VERSION_ID
-        }
+        records: dict[str, FileRecord] = {}
+        pending: dict[str, str] = {}
+        for i, m in zip(got["ids"], got["metadatas"] or [], strict=True):
+            if i == VERSION_ID:
+                continue
+            if m.get("pending"):
+                pending[m["source"]] = m["sha256"]
+            else:
+                records[m["source"]] = FileRecord(m["source"], m["sha256"], int(m["chunks"]))
+        return records, pending
+
+    def begin_file(self, source: str, sha256: str) -> None:
+        """Says that `source`'s version `sha256` is being stored in several steps: until
+        `commit_files`, searches leave its chunks out in the query itself."""
+        self._call(self._files.upsert, ids=[_pending_id(source)], embeddings=[[0.0]],
+                   metadatas=[{"source": source, "sha256": sha256, "pending": True}])
+        self._bump_version()
+
+    def forget_pending(self, sources: list[str]) -> None:
+        if sources:
+            self._call(self._files.delete, ids=[_pending_id(s) for s in sources])
+            self._bump_version()
 
     def fingerprint(self) -> str:
         """Changes whenever the indexed content changes (also when another process, e.g. another
@@ -143,18 +191,21 @@ class Store:
                    metadatas=[{"version": uuid.uuid4().hex[:16]}])
 
     def commit_files(self, records: list[FileRecord]) -> None:
-        """Marks files as completely indexed (call only after all their chunks are stored)."""
+        """Marks files as completely indexed (call only after all their chunks are stored): their
+        new versions become visible, then their previous versions' chunks are deleted."""
         if not records:
             return
         metas = [{"source": r.source, "sha256": r.sha256, "chunks": r.chunks} for r in records]
         self._call(self._files.upsert, ids=[_file_id(r.source) for r in records],
                    embeddings=[[0.0]] * len(records), metadatas=metas)
+        self._call(self._files.delete, ids=[_pending_id(r.source) for r in records])
         self._bump_version()
+        self.delete_stale_chunks({r.source: r.sha256 for r in records})
 
     def forget_file(self, source: str) -> None:
-        self.delete_chunks(source)
-        self._call(self._files.delete, ids=[_file_id(source)])
+        self._call(self._files.delete, ids=[_file_id(source), _pending_id(source)])
         self._bump_version()
+        self.delete_chunks(source)
 
     # --- chunks --------------------------------------------------------------------------------
     def add_chunks(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
@@ -170,10 +221,16 @@ class Store:
                      excluded_llm_metadata_keys=list(_chunk_meta(c)))
             for c, e in zip(chunks, embeddings, strict=True)
         ]
-        existing = set(self._call(self._chunks.get, ids=[c.id for c in chunks], include=[])["ids"])
-        nodes = [n for n in nodes if n.id_ not in existing]  # re-run after a kill: no duplicates
+        stored = self.stored_ids([c.id for c in chunks])
+        nodes = [n for n in nodes if n.id_ not in stored]  # re-run after a kill: no duplicates
         if nodes:
             self._call(ChromaVectorStore(chroma_collection=self._chunks).add, nodes)
+
+    def stored_ids(self, ids: list[str]) -> set[str]:
+        """Which of these chunk ids are stored already (a rerun after a kill skips them)."""
+        if not ids:
+            return set()
+        return set(self._call(self._chunks.get, ids=ids, include=[])["ids"])
 
     def delete_chunks(self, source: str, keep_sha256: str | None = None) -> None:
         where: dict[str, Any] = {"source": source}
@@ -184,20 +241,22 @@ class Store:
 
     def delete_stale_chunks(self, keep: dict[str, str]) -> None:
         """For each source -> sha256 in `keep`, deletes that source's chunks of any other version.
-        One read and at most one delete for all of them (indexing calls it per batch of files)."""
-        if not keep:
-            return
-        got = self._call(self._chunks.get, where={"source": {"$in": sorted(keep)}},
-                         include=["metadatas"])
-        stale = [i for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
-                 if m["sha256"] != keep[m["source"]]]
-        if stale:
-            self._call(self._chunks.delete, ids=stale)
-            self._bump_version()
+        One delete for all of them (indexing commits files a batch at a time)."""
+        clauses = [{"$and": [{"source": s}, {"sha256": {"$ne": h}}]} for s, h in sorted(keep.items())]
+        if clauses:
+            self._call(self._chunks.delete, where=_any(clauses))
 
-    def chunk_sources(self) -> set[str]:
+    def sweep(self) -> int:
+        """Deletes chunks that no file record or pending record accounts for (a killed run's, of a
+        file since deleted or changed again); returns how many. Reads every chunk's metadata."""
+        view = self.view()
         got = self._call(self._chunks.get, include=["metadatas"])
-        return {m["source"] for m in got["metadatas"] or []}
+        orphans = [i for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+                   if m["sha256"] not in (view.committed.get(m["source"]),
+                                          view.pending.get(m["source"]))]
+        for a in range(0, len(orphans), 5000):
+            self._call(self._chunks.delete, ids=orphans[a : a + 5000])
+        return len(orphans)
 
     def count(self) -> int:
         return int(self._call(self._chunks.count))
@@ -207,16 +266,21 @@ class Store:
         return [_to_chunk(i, d, m) for i, d, m in
                 zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
 
-    def query(self, embedding: np.ndarray, n: int, sources: Collection[str] | None = None
-              ) -> list[tuple[Chunk, float]]:
+    def query(self, embedding: np.ndarray, n: int, sources: Collection[str] | None = None,
+              hide: dict[str, str] | None = None) -> list[tuple[Chunk, float]]:
         """Nearest chunks with their cosine similarity, best first. (Chroma returns fewer when the
         index holds fewer than `n`: no count() round trip per question.) `sources`: only chunks
-        of these files (Chroma's `where` on the `source` metadata); None: all."""
+        of these files (Chroma's `where` on the `source` metadata); None: all. `hide`: source ->
+        sha256 of file versions to leave out (those being stored, `IndexView.pending`)."""
         if n <= 0 or (sources is not None and not sources):
             return []
-        where = None if sources is None else {"source": {"$in": sorted(sources)}}
+        clauses = [] if sources is None else [{"source": {"$in": sorted(sources)}}]
+        clauses += [{"$or": [{"source": {"$ne": s}}, {"sha256": {"$ne": h}}]}
+                    for s, h in sorted((hide or {}).items())]
+        where = _any(clauses, "$and")
         got = self._call(self._chunks.query, query_embeddings=[embedding.tolist()], n_results=n,
-                         where=where, include=["documents", "metadatas", "distances"])
+                         include=["documents", "metadatas", "distances"],
+                         **({"where": where} if where else {}))
         return [(_to_chunk(i, d, m), 1.0 - float(dist)) for i, d, m, dist in zip(
             got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
             strict=True)]
@@ -230,6 +294,17 @@ class Store:
 
 def _file_id(source: str) -> str:
     return hashlib.sha1(source.encode()).hexdigest()
+
+
+def _pending_id(source: str) -> str:
+    return "pending-" + _file_id(source)
+
+
+def _any(clauses: list[dict[str, Any]], op: str = "$or") -> dict[str, Any] | None:
+    """Chroma's `$or`/`$and` want two clauses or more."""
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {op: clauses}
 
 
 def _chunk_meta(c: Chunk) -> dict[str, Any]:

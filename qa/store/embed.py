@@ -235,6 +235,12 @@ class BulkEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+        from transformers.utils import logging as transformers_logging
+
+        # transformers 5 draws a "Loading weights" bar on stderr while it loads the model (in
+        # the middle of `qa index`'s own progress); only its progress bars are turned off here,
+        # its warnings and errors still show
+        transformers_logging.disable_progress_bar()
 
         self._model = HuggingFaceEmbedding(
             model_name=str(model_dir or bundled_model_path()), device="cpu",

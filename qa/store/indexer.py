@@ -1,14 +1,25 @@
 """Keeps the index in step with seeds/: new and changed files are chunked and embedded, unchanged
 files are left alone (nothing re-embedded), deleted files' chunks are removed.
 
-Safe to kill at any point (even kill -9): for each file the old version's chunks are deleted first,
-then the new chunks are added under deterministic ids, and only then is the file's record committed.
-A run after a kill finds the file uncommitted and finishes it; no chunk is ever duplicated.
+Files are read, chunked, embedded and stored as a stream, BATCH_CHUNKS chunks at a time, so memory
+is bounded by a batch, not by the biggest file, and a 20 MB file shows progress as it goes.
+
+Safe to kill at any point (even kill -9), and a kill loses at most one batch:
+- a file's record (`qa_files`) is written only once all its chunks are stored; until then its new
+  chunks are invisible to searches (`IndexView`), and its previous version, if any, stays visible;
+- a file that takes more than one batch first gets a *pending* record, so that searches leave its
+  chunks out in the query itself;
+- chunk ids are derived from the file's content and the chunk's offsets, so a rerun chunks the
+  file the same way, finds the chunks stored before the kill (`Store.stored_ids`), embeds only
+  the rest, and then commits the file: the index is the one a clean run makes;
+- chunks that nothing accounts for any more (a killed run's, of a file since changed or deleted)
+  are swept at the end of a run.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,17 +27,18 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import SourceError
-from qa.sources.ingest import SeedFile, chunk_source, discover, file_sha256
+from qa.sources.ingest import SeedFile, discover, file_sha256, iter_chunks
 from qa.sources.planted import find_instructions
 from qa.sources.readers import read_source
 from qa.store.chroma import FileRecord, Store
-from qa.types import IndexReport
+from qa.types import Chunk, IndexProgress, IndexReport
 
 log = logging.getLogger(__name__)
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 TokenCounter = Callable[[list[str]], list[int]]
-BATCH_CHUNKS = 512  # chunks embedded and stored per step (bounds memory on large corpora)
+ProgressFn = Callable[[IndexProgress], None]
+BATCH_CHUNKS = 512  # chunks embedded and stored per step: bounds memory and what a kill loses
 
 
 @dataclass
@@ -37,6 +49,7 @@ class Plan:
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)  # every file of seeds/ that qa reads
 
     @property
     def stale(self) -> bool:
@@ -58,62 +71,51 @@ def plan(store: Store, seeds_dir: Path) -> Plan:
             result.unchanged += 1
         else:
             result.changed.append((f, sha))
-    present = {f.source for f in files}
-    result.removed = sorted(s for s in indexed if s not in present)
+    result.present = {f.source for f in files}
+    result.removed = sorted(s for s in indexed if s not in result.present)
     return result
 
 
 def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCounter,
-           todo: Plan | None = None, on_commit: Callable[[str, int], None] | None = None
-           ) -> IndexReport:
+           todo: Plan | None = None, on_progress: ProgressFn | None = None) -> IndexReport:
     """Brings the index in line with `seeds_dir`. Unreadable files are skipped with a warning and
-    keep whatever was indexed for them before; nothing else is lost. `on_commit(source, chunks)`
-    is called as each file is committed (progress)."""
+    keep whatever was indexed for them before; nothing else is lost. `on_progress` is called
+    after every stored batch and every committed file."""
     todo = todo or plan(store, seeds_dir)
     warnings = list(todo.warnings)
-    indexed = skipped = embedded = 0
+    indexed = skipped = 0
     for source in todo.removed:
         store.forget_file(source)
-    pending: list[tuple[str, FileRecord, list]] = []  # chunks not yet embedded, by file
-
-    def flush() -> int:
-        chunks = [c for _, _, cs in pending for c in cs]
-        vectors = embed([c.text for c in chunks])
-        # One Chroma call per step for the whole batch of files, not three per file: a corpus of
-        # many small files otherwise spends more time in per-call overhead than in storing. The
-        # order keeps a kill -9 safe: stale chunks go, new chunks are stored, then the records.
-        store.delete_stale_chunks({record.source: record.sha256 for _, record, _ in pending})
-        store.add_chunks(chunks, vectors)
-        store.commit_files([record for _, record, _ in pending])
-        if on_commit:
-            for source, _, cs in pending:
-                on_commit(source, len(cs))
-        pending.clear()
-        return len(chunks)
-
+    run = _Run(store, embed, on_progress, [_size(seed.path) for seed, _ in todo.changed])
+    run.report("")  # the totals, before the first batch
     for seed, _sha in todo.changed:
         try:
             doc = read_source(seed.path, seed.source)
         except SourceError as exc:
             warnings.append(str(exc))
             skipped += 1
+            run.skip(_size(seed.path))
             continue
         warnings.extend(doc.warnings)
-        chunks = chunk_source(seed.source, doc, count_tokens)
-        planted = sorted({c.line + c.text.count("\n", 0, i.start)
-                          for c in chunks if c.planted_instructions
-                          for i in find_instructions(c.text)})
+        f = run.open(seed.source, doc.sha256, _size(seed.path), len(doc.text))
+        planted: set[int] = set()
+        for chunk in iter_chunks(seed.source, doc, count_tokens):
+            if chunk.planted_instructions:
+                planted.update(chunk.line + chunk.text.count("\n", 0, i.start)
+                               for i in find_instructions(chunk.text))
+            run.add(f, chunk)
+        run.close(f)
         if planted:
-            warnings.append(f"{seed.source}: line {', '.join(map(str, planted[:5]))} addresses the "
-                            "assistant or the reader with instructions; kept and flagged: an answer "
-                            "that repeats it carries a warning")
-        pending.append((seed.source, FileRecord(seed.source, doc.sha256, len(chunks)), chunks))
+            lines = ", ".join(map(str, sorted(planted)[:5]))
+            warnings.append(f"{seed.source}: line {lines} addresses the assistant or the reader "
+                            "with instructions; kept and flagged: an answer that repeats it "
+                            "carries a warning")
         indexed += 1
-        if sum(len(cs) for _, _, cs in pending) >= BATCH_CHUNKS:
-            embedded += flush()
-    embedded += flush()
-    if todo.removed or todo.changed:
-        _sweep_orphans(store)
+    run.flush()
+    # a killed run's pending record of a file that is gone since: nothing will finish it
+    store.forget_pending([s for s in store.view().pending if s not in todo.present])
+    if todo.stale or store.count() != sum(r.chunks for r in store.files().values()):
+        store.sweep()
     for w in warnings:
         log.warning(w)
     return IndexReport(
@@ -122,15 +124,103 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
         files_unchanged=todo.unchanged,
         files_removed=len(todo.removed),
         files_skipped=skipped,
-        chunks_embedded=embedded,
+        chunks_embedded=run.embedded,
         chunks_total=store.count(),
         warnings=tuple(warnings),
+        chunks_resumed=run.resumed,
     )
 
 
-def _sweep_orphans(store: Store) -> None:
-    """Chunks of a file that has no committed record (a run killed mid-file, then the file was
-    deleted) are removed."""
-    known = set(store.files())
-    for source in store.chunk_sources() - known:
-        store.delete_chunks(source)
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+@dataclass
+class _File:
+    """A file of this run: stored a batch at a time, committed once all its chunks are in."""
+
+    source: str
+    sha256: str
+    size: int  # bytes, for progress
+    length: int  # characters of its text
+    chunks: int = 0
+    stored_to: int = 0  # characters whose chunks are stored
+    chunked: bool = False  # all its chunks made (some may still wait in the batch)
+    pending: bool = False  # a pending record was written for it
+
+
+class _Run:
+    """One update's batches: chunks wait here until BATCH_CHUNKS of them are embedded and stored
+    together; files whose chunks are all stored are committed together."""
+
+    def __init__(self, store: Store, embed: EmbedFn, on_progress: ProgressFn | None,
+                 sizes: list[int]) -> None:
+        self.store, self.embed, self.on_progress = store, embed, on_progress
+        self.batch: list[tuple[_File, Chunk]] = []
+        self.files: list[_File] = []  # opened, not committed yet
+        self.files_total, self.files_done = len(sizes), 0
+        self.bytes_total, self.bytes_done = sum(sizes), 0
+        self.embedded = self.resumed = self.chunks_done = 0
+        self.started = time.monotonic()
+
+    def open(self, source: str, sha256: str, size: int, length: int) -> _File:
+        f = _File(source, sha256, size, max(length, 1))
+        self.files.append(f)
+        return f
+
+    def add(self, f: _File, chunk: Chunk) -> None:
+        f.chunks += 1
+        self.batch.append((f, chunk))
+        if len(self.batch) >= BATCH_CHUNKS:
+            self.flush()
+
+    def close(self, f: _File) -> None:
+        f.chunked = True
+
+    def skip(self, size: int) -> None:
+        self.files_done += 1
+        self.bytes_done += size
+
+    def flush(self) -> None:
+        """Stores the batch, then commits every file whose chunks are now all stored; then tells
+        `on_progress` (so that what it reports is stored)."""
+        current = ""
+        if self.batch:
+            for f in {id(f): f for f, _ in self.batch if not f.chunked and not f.pending}.values():
+                self.store.begin_file(f.source, f.sha256)  # it spans batches: hide it meanwhile
+                f.pending = True
+            chunks = [c for _, c in self.batch]
+            stored = self.store.stored_ids([c.id for c in chunks])
+            new = [c for c in chunks if c.id not in stored]  # after a kill: only the rest
+            self.store.add_chunks(new, self.embed([c.text for c in new]))
+            self.embedded += len(new)
+            self.resumed += len(chunks) - len(new)
+            self.chunks_done += len(chunks)
+            for f, c in self.batch:
+                f.stored_to = max(f.stored_to, c.end)
+            current = self.batch[-1][0].source
+            self.batch.clear()
+        ready = [f for f in self.files if f.chunked]
+        if ready:
+            self.store.commit_files([FileRecord(f.source, f.sha256, f.chunks) for f in ready])
+            self.files = [f for f in self.files if not f.chunked]
+        for f in ready:
+            self.files_done += 1
+            self.bytes_done += f.size
+            self.report(f.source, f)
+        if current:
+            self.report(current)
+
+    def report(self, source: str, committed: _File | None = None) -> None:
+        if self.on_progress is None:
+            return
+        partial = sum(f.size * min(1.0, f.stored_to / f.length) for f in self.files)
+        self.on_progress(IndexProgress(
+            files_done=self.files_done, files_total=self.files_total,
+            chunks_done=self.chunks_done, bytes_done=self.bytes_done + int(partial),
+            bytes_total=self.bytes_total, seconds=time.monotonic() - self.started, file=source,
+            committed=committed is not None,
+            file_chunks=committed.chunks if committed is not None else 0))

@@ -4,6 +4,9 @@ reciprocal rank fusion (Cormack et al. 2009: score = sum of 1 / (60 + rank) over
 BM25 uses `bm25s` with the Snowball English stemmer, the same engine llama-index's BM25Retriever
 wraps; we call it directly so a query does not import llama-index (seconds of start-up). The BM25
 index is built from the stored chunks once per index version and cached in memory.
+
+Only committed file versions are searched (`IndexView`): the chunks of a file still being stored
+by `qa index` (or left by a killed run) are never retrieved.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.store.chroma import Store
+from qa.store.chroma import IndexView, Store
 from qa.types import Chunk, Passage
 
 RRF_K = 60
@@ -83,6 +86,7 @@ class Retriever:
         self.top_k = top_k
         self._bm25: Bm25Index | None = None
         self._bm25_version = ""
+        self._view: IndexView | None = None
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
@@ -90,12 +94,22 @@ class Retriever:
             self._bm25 = None
 
     def bm25(self) -> Bm25Index:
+        """The BM25 index of the visible chunks, rebuilt when the index version changed (also
+        brings `view()` up to date)."""
         version = self.store.fingerprint()
         with self._lock:
             if self._bm25 is None or version != self._bm25_version:
-                self._bm25 = Bm25Index(self.store.all_chunks())
-                self._bm25_version = version
+                view = self.store.view()
+                self._bm25 = Bm25Index([c for c in self.store.all_chunks() if view.visible(c)])
+                self._bm25_version, self._view = version, view
             return self._bm25
+
+    def view(self) -> IndexView:
+        """Which chunks searches see, as of the last `bm25()` (one per question)."""
+        if self._view is None:
+            self.bm25()
+        assert self._view is not None
+        return self._view
 
     def retrieve(self, texts: Sequence[str], vectors: Sequence[np.ndarray],
                  top_k: int | None = None, bm25: Bm25Index | None = None,
@@ -106,14 +120,17 @@ class Retriever:
         None searches everything."""
         k = top_k or self.top_k
         depth = max(3 * k, 20)
-        rankings = [self.vector_search(v, depth, sources) for v in vectors]
         bm25 = bm25 if bm25 is not None else self.bm25()
+        rankings = [self.vector_search(v, depth, sources) for v in vectors]
         rankings += [bm25.search(t, depth, sources) for t in texts]
         return fuse(rankings, k)
 
     def vector_search(self, vector: np.ndarray, n: int,
                       sources: Collection[str] | None = None) -> list[Ranked]:
-        return [Ranked(c, r) for r, (c, _sim) in enumerate(self.store.query(vector, n, sources))]
+        view = self.view()
+        found = [c for c, _sim in self.store.query(vector, n, sources, hide=view.pending)
+                 if view.visible(c)]
+        return [Ranked(c, r) for r, c in enumerate(found)]
 
 
 def fuse(rankings: Sequence[Sequence[Ranked]], k: int) -> list[Passage]:
