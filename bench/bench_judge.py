@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,20 +31,10 @@ from qa.evaluate import EvalReport, load_cases, run  # noqa: E402
 from qa.store.chroma import Store  # noqa: E402
 from qa.store.embed import Embedder  # noqa: E402
 
+from library import build_library  # noqa: E402  (bench/library.py)
+
 SEALED = [ROOT / "eval" / "unseen_i.jsonl", ROOT / "eval" / "unseen_j.jsonl",
           *sorted((ROOT / "eval" / "sealed_genres").glob("*.jsonl"))]
-LIBRARY = [ROOT / "seeds", ROOT / "eval" / "other", ROOT / "eval" / "sealed_docs",
-           ROOT / "eval" / "genres", ROOT / "eval" / "sealed_genres"]
-
-
-def build_library(folder: Path) -> int:
-    folder.mkdir(parents=True, exist_ok=True)
-    n = 0
-    for where in LIBRARY:
-        for doc in sorted(where.glob("*.txt")):
-            shutil.copy(doc, folder / doc.name)
-            n += 1
-    return n
 
 
 def measure(engine: Engine, sets: list[Path]) -> tuple[dict[str, EvalReport], list[float]]:
