@@ -25,6 +25,7 @@ measurement and refused here.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -162,6 +163,11 @@ def main() -> None:
                     help="another answer prompt to measure instead of prompts/answer.md "
                          "(e.g. prompts/variants/short.md)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--unanswerable", action="store_true",
+                    help="only the unanswerable cases of each set (the bar: none gets a "
+                         "supported sentence)")
+    ap.add_argument("--details", type=Path, default=None,
+                    help="write every case's answer here, one JSON line each")
     args = ap.parse_args()
     for path in [*args.seed_sets, *args.library_sets]:
         if path.stem in SEALED or "sealed_genres" in path.parts:
@@ -205,10 +211,20 @@ def main() -> None:
                 engine.answer("What is this about?")  # warm: index loaded, model paged in
                 for set_path in sets:
                     cases = load_cases(set_path)
+                    if args.unanswerable:
+                        cases = [c for c in cases if not c.answerable]
                     cases = spread(cases, args.limit)
                     timings = Timings()
                     report = run(cases, timed_answers(engine, timings), engine.source_text)
                     results.append(SetResult(set_path.stem, backend, report, timings))
+                    if args.details:
+                        with args.details.open("a", encoding="utf-8") as out:
+                            for r in report.results:
+                                out.write(json.dumps({
+                                    "set": set_path.stem, "backend": backend, "id": r.case.id,
+                                    "turns": r.case.turns, "answerable": r.case.answerable,
+                                    "correct": r.correct, "error": r.error,
+                                    "answer": r.answer.to_dict() if r.answer else None}) + "\n")
                     print(row(set_path.stem, backend, report, timings), file=sys.stderr)
         if server is not None:
             server.close()
