@@ -155,7 +155,8 @@ def main() -> None:
                     help="sets asked over the seed article alone")
     ap.add_argument("--library-sets", nargs="*", type=Path, default=LIBRARY_SETS,
                     help="sets asked in the 31-document library")
-    ap.add_argument("--limit", type=int, default=0, help="N cases of each set, spread evenly over it (0: all)")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="N cases of each set, spread evenly over it (0: all)")
     ap.add_argument("--backend", choices=["openai", "extractive", "both"], default="both")
     ap.add_argument("--model", type=Path, default=None,
                     help="a .gguf file (default: the reader model, Qwen2.5-Coder-1.5B, checked)")
@@ -179,55 +180,57 @@ def main() -> None:
     server = None
     model_name = ""
     with tempfile.TemporaryDirectory() as scratch:
-        if "openai" in backends:
-            path = args.model or model_file(QWEN_1_5B, Settings.from_env().model_dir)
-            started = time.perf_counter()
-            server = LlamaServer.start(path, threads=args.threads)
-            model_name = path.stem
-            print(f"llama.cpp serving {path.name} at {server.base_url} "
-                  f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)
-        prompts = ROOT / "prompts"
-        if args.answer_prompt:  # prompts/ with answer.md replaced
-            prompts = Path(scratch) / "prompts"
-            shutil.copytree(ROOT / "prompts", prompts)
-            shutil.copy(args.answer_prompt, prompts / "answer.md")
-        seed = Path(scratch) / "seed"
-        build_library(seed, (ROOT / "seeds",))
-        library = Path(scratch) / "library"
-        docs = build_library(library, SEED_AND_OTHERS)
-        print(f"library: {docs} documents", file=sys.stderr)
-        groups = [(seed, args.seed_sets), (library, args.library_sets)]
-        for backend in backends:
-            for folder, sets in groups:
-                if not sets:
-                    continue
-                settings = Settings.from_env().with_(
-                    seeds_dir=folder, index_dir=folder.with_name(folder.name + "-index"),
-                    backend=backend, judge="off", prompts_dir=prompts, timeout=600.0,
-                    base_url=server.base_url if server else "", model=model_name or "none",
-                    api_key="")
-                engine = Engine(settings, Store.open(settings.index_dir, ""), embedder)
-                engine.refresh()
-                engine.answer("What is this about?")  # warm: index loaded, model paged in
-                for set_path in sets:
-                    cases = load_cases(set_path)
-                    if args.unanswerable:
-                        cases = [c for c in cases if not c.answerable]
-                    cases = spread(cases, args.limit)
-                    timings = Timings()
-                    report = run(cases, timed_answers(engine, timings), engine.source_text)
-                    results.append(SetResult(set_path.stem, backend, report, timings))
-                    if args.details:
-                        with args.details.open("a", encoding="utf-8") as out:
-                            for r in report.results:
-                                out.write(json.dumps({
-                                    "set": set_path.stem, "backend": backend, "id": r.case.id,
-                                    "turns": r.case.turns, "answerable": r.case.answerable,
-                                    "correct": r.correct, "error": r.error,
-                                    "answer": r.answer.to_dict() if r.answer else None}) + "\n")
-                    print(row(set_path.stem, backend, report, timings), file=sys.stderr)
-        if server is not None:
-            server.close()
+        try:
+            if "openai" in backends:
+                path = args.model or model_file(QWEN_1_5B, Settings.from_env().model_dir)
+                started = time.perf_counter()
+                server = LlamaServer.start(path, threads=args.threads)
+                model_name = path.stem
+                print(f"llama.cpp serving {path.name} at {server.base_url} "
+                      f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+            prompts = ROOT / "prompts"
+            if args.answer_prompt:  # prompts/ with answer.md replaced
+                prompts = Path(scratch) / "prompts"
+                shutil.copytree(ROOT / "prompts", prompts)
+                shutil.copy(args.answer_prompt, prompts / "answer.md")
+            seed = Path(scratch) / "seed"
+            build_library(seed, (ROOT / "seeds",))
+            library = Path(scratch) / "library"
+            docs = build_library(library, SEED_AND_OTHERS)
+            print(f"library: {docs} documents", file=sys.stderr)
+            groups = [(seed, args.seed_sets), (library, args.library_sets)]
+            for backend in backends:
+                for folder, sets in groups:
+                    if not sets:
+                        continue
+                    settings = Settings.from_env().with_(
+                        seeds_dir=folder, index_dir=folder.with_name(folder.name + "-index"),
+                        backend=backend, judge="off", prompts_dir=prompts, timeout=600.0,
+                        base_url=server.base_url if server else "", model=model_name or "none",
+                        api_key="")
+                    engine = Engine(settings, Store.open(settings.index_dir, ""), embedder)
+                    engine.refresh()
+                    engine.answer("What is this about?")  # warm: index loaded, model paged in
+                    for set_path in sets:
+                        cases = load_cases(set_path)
+                        if args.unanswerable:
+                            cases = [c for c in cases if not c.answerable]
+                        cases = spread(cases, args.limit)
+                        timings = Timings()
+                        report = run(cases, timed_answers(engine, timings), engine.source_text)
+                        results.append(SetResult(set_path.stem, backend, report, timings))
+                        if args.details:
+                            with args.details.open("a", encoding="utf-8") as out:
+                                for r in report.results:
+                                    out.write(json.dumps({
+                                        "set": set_path.stem, "backend": backend, "id": r.case.id,
+                                        "turns": r.case.turns, "answerable": r.case.answerable,
+                                        "correct": r.correct, "error": r.error,
+                                        "answer": r.answer.to_dict() if r.answer else None}) + "\n")
+                        print(row(set_path.stem, backend, report, timings), file=sys.stderr)
+        finally:
+            if server is not None:
+                server.close()
     print(HEADER)
     for r in results:
         print(row(r.name, r.backend, r.report, r.timings))
