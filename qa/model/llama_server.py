@@ -61,7 +61,7 @@ class LlamaServer:
         try:
             server = xllamacpp.Server(params)
             address = str(server.listening_address).rstrip("/")
-        except Exception as exc:  # the runtime's own error: unloadable file, port taken
+        except Exception as exc:  # noqa: BLE001 - the runtime's own error: bad file, port taken
             raise ConfigError(f"llama.cpp cannot serve {model_path} on {host}:{port} ({exc}): "
                               "check the file and pick a free port") from None
         if not address.startswith("http"):
