@@ -24,14 +24,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from library import build_library  # noqa: E402
 
 from qa.api import Engine  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import EvalReport, load_cases, run  # noqa: E402
+from qa.offline.answer_model import AnswerModel  # noqa: E402
 from qa.store.chroma import Store  # noqa: E402
 from qa.store.embed import Embedder  # noqa: E402
-
-from library import build_library  # noqa: E402  (bench/library.py)
 
 SEALED = [ROOT / "eval" / "unseen_i.jsonl", ROOT / "eval" / "unseen_j.jsonl",
           *sorted((ROOT / "eval" / "sealed_genres").glob("*.jsonl"))]
@@ -72,10 +74,17 @@ def main() -> None:
     ap.add_argument("--judge", choices=["off", "local", "both"], default="both")
     ap.add_argument("--sets", nargs="*", type=Path, default=SEALED)
     ap.add_argument("--cold", action="store_true", help="also time a cold `qa ask`")
+    ap.add_argument("--answer-model", type=Path, default=None,
+                    help="answer weights to use (e.g. refitted for QA_READER=qwen2.5-coder-0.5b "
+                    "by training/fit_judge.py --out); default: the shipped ones")
+    ap.add_argument("--work", type=Path, default=None,
+                    help="keep the library and its index in this folder, to reuse across runs")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     modes = ["off", "local"] if args.judge == "both" else [args.judge]
-    with tempfile.TemporaryDirectory() as scratch:
+    answer_model = AnswerModel.load(args.answer_model) if args.answer_model else None
+    with tempfile.TemporaryDirectory() as temporary:
+        scratch = str(args.work or temporary)
         seeds = Path(scratch) / "library"
         docs = build_library(seeds)
         base = Settings.from_env().with_(seeds_dir=seeds, index_dir=Path(scratch) / "index")
@@ -86,7 +95,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|---|")
         for mode in modes:
             settings = base.with_(judge=mode)
-            engine = Engine(settings, Store.open(settings.index_dir, ""), embedder)
+            engine = Engine(settings, Store.open(settings.index_dir, ""), embedder, answer_model)
             engine.refresh()
             engine.answer("What is this library about?")  # warm: model loaded, caches filled
             reports, seconds = measure(engine, args.sets)
@@ -94,9 +103,13 @@ def main() -> None:
             genres = [r for name, r in reports.items() if not name.startswith("unseen")]
             name = "off" if mode == "off" else (engine.judge().name if engine.judge() else mode)
             if seed:
-                print(_row(f"{name}: seed article (unseen_i, unseen_j)", seed, None))
+                names = ", ".join(n for n in reports if n.startswith("unseen"))
+                print(_row(f"{name}: seed article ({names})", seed, None))
             if genres:
-                print(_row(f"{name}: other genres (sealed_genres, 8 docs)", genres, None))
+                folders = sorted({p.parent.name for p in args.sets
+                                  if not p.stem.startswith("unseen")})
+                print(_row(f"{name}: other genres ({', '.join(folders)}, {len(genres)} docs)",
+                           genres, None))
             print(_row(f"{name}: all", list(reports.values()), seconds))
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"peak RSS so far: {peak:.0f} MB", file=sys.stderr)

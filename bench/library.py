@@ -1,8 +1,6 @@
-"""A library of documents indexed together, for the benches that ask question sets in it: each
-question must find its document among all of them, as a user's would.
-
-    from library import SEED_AND_OTHERS, build_library   # (bench/ is on sys.path for its scripts)
-"""
+"""The library every quality benchmark asks in: all documents we have, indexed together, so the
+answerer must find the right document among all of them (not one document at a time).
+`bench/bench_model.py` asks in the 31 documents of the issue (`SEED_AND_OTHERS`)."""
 
 from __future__ import annotations
 
@@ -10,15 +8,15 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
+LIBRARY = [ROOT / "seeds", *(ROOT / "eval" / name for name in (
+    "other", "sealed_docs", "genres", "sealed_genres", "sealed_genres2"))]
 # The seed article, the 24 articles of eval/other and the 6 of eval/sealed_docs: 31 documents.
-SEED_AND_OTHERS = (ROOT / "seeds", ROOT / "eval" / "other", ROOT / "eval" / "sealed_docs")
-# ...and the 12 + 8 documents of other genres (eval/genres, eval/sealed_genres): 51 documents.
-EVERY_DOCUMENT = (*SEED_AND_OTHERS, ROOT / "eval" / "genres", ROOT / "eval" / "sealed_genres")
+SEED_AND_OTHERS = [ROOT / "seeds", ROOT / "eval" / "other", ROOT / "eval" / "sealed_docs"]
 
 
-def build_library(folder: Path, sources: tuple[Path, ...] = EVERY_DOCUMENT) -> int:
-    """Copy every .txt of `sources` into `folder` (made if missing); returns how many."""
+def build_library(folder: Path, sources: list[Path] | tuple[Path, ...] = tuple(LIBRARY)) -> int:
+    """Copies every .txt of `sources` (default: every library document) into `folder`; returns
+    how many."""
     folder.mkdir(parents=True, exist_ok=True)
     n = 0
     for where in sources:

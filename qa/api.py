@@ -18,14 +18,15 @@ import numpy as np
 from qa.cite import citation_for, with_marker
 from qa.cite import verify as verify_citations
 from qa.config import MAX_QUESTION_CHARS, Settings
-from qa.errors import JudgeError, QuestionError, SourceError
+from qa.errors import JudgeError, QAError, QuestionError, SourceError
 from qa.model.generate import ModelAnswerer
 from qa.offline.answer_model import AnswerModel
-from qa.offline.extractive import Lexicon, Pick, SentenceVectors, analyse, decide
+from qa.offline.extractive import Lexicon, Pick, SentenceVectors, analyse, closest, decide
 from qa.offline.features import question_terms, question_texts
 from qa.offline.judge import Judge, judge_from_settings
 from qa.offline.language import english_only_notice, foreign_language
 from qa.offline.questions import Question, read_question
+from qa.offline.resolve import without_connective
 from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
 from qa.sources.walk import inside, walk
@@ -154,28 +155,92 @@ class Engine:
         return verify_citations(answer, self.settings.seeds_dir)
 
     # --- answering -----------------------------------------------------------------------------
-    def retrieve(self, question: str, history: Sequence[str] = ()) -> tuple[list[Passage], Query]:
-        passages, query, _ = self._retrieve(question, history)
+    def retrieve(self, question: str, history: Sequence[str] = (),
+                 sources: Sequence[str] | None = None) -> tuple[list[Passage], Query]:
+        """`sources`: only passages of these files (names as `documents()` lists them)."""
+        passages, query, _ = self._retrieve(question, history, self.scope(sources))
         return passages, query
 
-    def _retrieve(self, question: str, history: Sequence[str]
-                  ) -> tuple[list[Passage], Query, Lexicon]:
+    def _retrieve(self, question: str, history: Sequence[str],
+                  scope: frozenset[str] | None = None) -> tuple[list[Passage], Query, Lexicon]:
         """The passages, the query and the lexicon of one index version: the store is asked for
-        its version once per question (a Chroma read, ~2 ms), not once per use."""
+        its version once per question (a Chroma read, ~2 ms), not once per use. `scope`: the
+        files searched (a filter inside the retriever), None for all."""
         bm25 = self.retriever.bm25()
         lexicon = self._lexicon_of(bm25)
         query = self._query(read_question(question, history), lexicon)
-        return self.retriever.retrieve(query.texts, query.vectors, bm25=bm25), query, lexicon
+        passages = self.retriever.retrieve(query.texts, query.vectors, bm25=bm25, sources=scope)
+        return passages, query, lexicon
 
-    def answer(self, question: str, history: Sequence[str] | None = None) -> Answer:
+    def scope(self, sources: Sequence[str] | None) -> frozenset[str] | None:
+        """The indexed files a question covers: None (all) when `sources` is None or empty, else
+        exactly those files. A name that is not indexed is a SourceError that lists what is; a
+        path to a file in seeds/ (`seeds/a.txt`, absolute) counts as its name there."""
+        if sources is None:
+            return None
+        if isinstance(sources, (str, bytes)) or not all(isinstance(x, str) for x in sources):
+            raise QuestionError("sources must be a list of file names (strings) as the "
+                                "Documents tab lists them")
+        if not sources:
+            return None
+        indexed = {d.source for d in self.documents()}
+        scope = set()
+        for name in sources:
+            source = name if name in indexed else self._as_source(name)
+            if source not in indexed:
+                listed = ", ".join(sorted(indexed)) or "nothing yet"
+                raise SourceError(f"{name!r} is not an indexed document; indexed: {listed}")
+            scope.add(source)
+        return frozenset(scope)
+
+    def _as_source(self, name: str) -> str:
+        """`seeds/a.txt` or `/abs/seeds/a.txt` -> `a.txt` (the name the index uses); else `name`."""
+        root = Path(self.settings.seeds_dir).resolve()
+        for path in (Path(name), Path.cwd() / name):
+            try:
+                return path.resolve().relative_to(root).as_posix()
+            except (ValueError, OSError):
+                continue
+        return name
+
+    def answer(self, question: str, history: Sequence[str] | None = None,
+               sources: Sequence[str] | None = None) -> Answer:
+        """`sources`: the files the question covers (names as `documents()` lists them; default
+        all). Only their passages are retrieved."""
         question, history = _check_question(question), _check_history(history)
         self.ensure_index()
+        scope = self.scope(sources)
         if self._model is not None:
-            return _language_notice(self._model.answer(question, history))
-        return _language_notice(self._answer_extractive(question, history))
+            result = self._model_for(scope).answer(question, history)
+            return _language_notice(self._with_closest(result, history, scope))
+        return _language_notice(self._answer_extractive(question, history, scope))
 
-    def _answer_extractive(self, question: str, history: list[str]) -> Answer:
-        passages, query, lexicon = self._retrieve(question, history)
+    def _with_closest(self, result: Answer, history: list[str],
+                      scope: frozenset[str] | None) -> Answer:
+        """A model's refusal with the sentences the offline answerer finds nearest (its own
+        answer's, if it has one: the model's refusal may be the wrong one), like its refusals."""
+        if result.supported or result.closest:
+            return result
+        try:
+            nearest = self._answer_extractive(result.question, history, scope)
+        except QAError:
+            return result
+        return dataclasses.replace(
+            result, closest=(nearest.citations if nearest.supported else nearest.closest)[:3])
+
+    def _model_for(self, scope: frozenset[str] | None) -> ModelAnswerer:
+        """The model answerer, retrieving from `scope` only (the same model and connection)."""
+        assert self._model is not None
+        if scope is None:
+            return self._model
+        return ModelAnswerer(
+            self.settings, model=self._model.model,
+            retrieve=lambda q: self._retrieve(q, (), scope)[0],
+            fallback=lambda q, h: self._answer_extractive(q, h, scope))
+
+    def _answer_extractive(self, question: str, history: list[str],
+                           scope: frozenset[str] | None = None) -> Answer:
+        passages, query, lexicon = self._retrieve(question, history, scope)
         analysis = analyse(query.question, passages, query.asked, query.vectors[0],
                            query.context_vector, self.vectors, lexicon)
         try:
@@ -185,6 +250,10 @@ class Engine:
             chosen = decide(analysis, self.answer_model)
             notice = f"{exc}; answered without the reader model"
         result = answer_from_pick(question, query.standalone, chosen)
+        if not result.supported:  # what came nearest, for the user to judge the refusal
+            result = dataclasses.replace(result, closest=[
+                citation_for(n, c.chunk, c.span.start, c.span.end)
+                for n, c in enumerate(closest(analysis, self.answer_model), start=1)])
         if notice:
             result = dataclasses.replace(
                 result, notice="; ".join(n for n in (result.notice, notice) if n))
@@ -205,16 +274,19 @@ class Engine:
                     self._judge_tried = True
         return self._judge
 
-    def answer_stream(self, question: str, history: Sequence[str] | None = None
-                      ) -> Iterator[str | Answer]:
+    def answer_stream(self, question: str, history: Sequence[str] | None = None,
+                      sources: Sequence[str] | None = None) -> Iterator[str | Answer]:
         """Yields pieces of the answer text as they are ready, then the final Answer."""
         if self._model is not None:  # the model's text as it writes it, then the checked Answer
             question, history = _check_question(question), _check_history(history)
             self.ensure_index()
-            for item in self._model.answer_stream(question, history):
-                yield _language_notice(item) if isinstance(item, Answer) else item
+            scope = self.scope(sources)
+            for item in self._model_for(scope).answer_stream(question, history):
+                if isinstance(item, Answer):
+                    item = _language_notice(self._with_closest(item, history, scope))
+                yield item
             return
-        result = self.answer(question, history)
+        result = self.answer(question, history, sources)
         # The extractive answer is ready at once; it is still sent a sentence at a time so that
         # every caller consumes one protocol: text deltas that add up to `text`, then the Answer.
         pieces = [s.text for s in result.sentences] or [result.text]
@@ -272,7 +344,8 @@ def answer_from_pick(question: str, standalone: str, chosen: Pick) -> Answer:
     sentences: list[Sentence] = []
     for n, cand in enumerate(chosen.sentences, start=1):
         citations.append(citation_for(n, cand.chunk, cand.span.start, cand.span.end))
-        sentences.append(Sentence(with_marker(cand.text, [n]), (n,), True))
+        shown = without_connective(cand.text) if n == 1 else cand.text  # quote: cand.span
+        sentences.append(Sentence(with_marker(shown, [n]), (n,), True))
     return Answer(question=question, text=" ".join(s.text for s in sentences), supported=True,
                   citations=citations, sentences=sentences, standalone_question=standalone)
 
@@ -331,15 +404,17 @@ def get_engine(settings: Settings | None = None) -> Engine:
 
 
 def answer(question: str, history: Sequence[str] | None = None, *,
-           settings: Settings | None = None, engine: Engine | None = None) -> Answer:
-    """Answers `question` from the documents in seeds/, with citations; see `Answer`."""
-    return (engine or get_engine(settings)).answer(question, history)
+           sources: Sequence[str] | None = None, settings: Settings | None = None,
+           engine: Engine | None = None) -> Answer:
+    """Answers `question` from the documents in seeds/, with citations; see `Answer`.
+    `sources`: the files it covers (names relative to seeds/; default all)."""
+    return (engine or get_engine(settings)).answer(question, history, sources)
 
 
 def answer_stream(question: str, history: Sequence[str] | None = None, *,
-                  settings: Settings | None = None, engine: Engine | None = None
-                  ) -> Iterator[str | Answer]:
-    return (engine or get_engine(settings)).answer_stream(question, history)
+                  sources: Sequence[str] | None = None, settings: Settings | None = None,
+                  engine: Engine | None = None) -> Iterator[str | Answer]:
+    return (engine or get_engine(settings)).answer_stream(question, history, sources)
 
 
 def verify(answer: Answer, *, settings: Settings | None = None) -> list[CitationCheck]:

@@ -60,6 +60,7 @@ class Settings:
     auth: str = field(default="", repr=False)
     max_upload_mb: float = 20.0
     judge: str = "auto"  # local | openai | off; auto: local when installed, else off
+    reader: str = "qwen2.5-coder-1.5b"  # which local model QA_JUDGE=local loads (QA_READER)
     model_dir: Path = field(default_factory=default_model_dir)
     project_dir: Path | None = None  # where default seeds/ and index/ were found; None: not used
 
@@ -89,6 +90,7 @@ class Settings:
             auth=env.get("QA_AUTH", ""),
             max_upload_mb=_number(env, "QA_MAX_UPLOAD_MB", 20.0, float, minimum=0.001),
             judge=_judge(env),
+            reader=_reader(env),
             model_dir=Path(env.get("QA_MODEL_DIR", "").strip() or default_model_dir()),
             project_dir=project,
         )
@@ -102,6 +104,16 @@ def _judge(env: Mapping[str, str]) -> str:
     if judge not in ("auto", "local", "openai", "off"):
         raise ConfigError(f"QA_JUDGE={judge!r} is not known: use 'local', 'openai' or 'off'")
     return judge
+
+
+READERS = ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b")  # the keys of qa.offline.weights.READERS
+
+
+def _reader(env: Mapping[str, str]) -> str:
+    reader = env.get("QA_READER", "").strip().lower() or READERS[0]
+    if reader not in READERS:
+        raise ConfigError(f"QA_READER={reader!r} is not known: use one of {', '.join(READERS)}")
+    return reader
 
 
 def project_dir(cwd: Path) -> Path:

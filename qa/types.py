@@ -93,6 +93,9 @@ class Answer:
     backend: Backend = "extractive"
     notice: str = ""  # e.g. why the model was not used and the extractive answer is shown instead
     rescued: int = 0  # sentences the model left unmarked or mis-cited that qa attributed itself
+    # When not supported: the source sentences that came closest (at most 3, best first, exact
+    # spans numbered 1..n like citations). Not an answer: what to read when the refusal is wrong.
+    closest: list[Citation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready. Carries no secret (no API key, no endpoint credentials)."""
@@ -110,6 +113,7 @@ class Answer:
             "backend": self.backend,
             "notice": self.notice,
             "rescued": self.rescued,
+            "closest": [c.to_dict() for c in self.closest],
         }
 
     @classmethod
@@ -128,6 +132,7 @@ class Answer:
             backend=data.get("backend", "extractive"),
             notice=data.get("notice", ""),
             rescued=int(data.get("rescued", 0)),
+            closest=[Citation.from_dict(c) for c in data.get("closest", [])],
         )
 
 

@@ -87,6 +87,20 @@ def test_qa_judge_must_be_known(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings.from_env()
 
 
+def test_qa_reader_must_be_known_and_names_the_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa import config
+    from qa.errors import ConfigError
+    from qa.offline.weights import READERS
+
+    monkeypatch.setenv("QA_READER", "gpt-9")
+    with pytest.raises(ConfigError, match="QA_READER='gpt-9' is not known") as err:
+        Settings.from_env()
+    assert all(name in str(err.value) for name in READERS)
+    assert set(config.READERS) == set(READERS)  # config cannot import the offline wing
+    monkeypatch.setenv("QA_READER", "Qwen2.5-Coder-0.5B")
+    assert READERS[Settings.from_env().reader].size == 491_400_064
+
+
 # --- the real model -------------------------------------------------------------------------------
 needs_model = pytest.mark.skipif(not local_judge_installed(),
                                  reason="the reader model's packages are not installed")

@@ -50,18 +50,27 @@ def corpus_of(path: Path) -> Path | None:
 
 
 class Engines:
-    """One Engine per corpus (seeds/, or one document), sharing the embedding model."""
+    """One Engine per corpus (seeds/, or one document), sharing the embedding model; or, with
+    `library`, one Engine over that folder for every set (each set's document among all others)."""
 
-    def __init__(self, scratch: Path, model: AnswerModel) -> None:
+    def __init__(self, scratch: Path, model: AnswerModel, library: Path | None = None) -> None:
         self._scratch = scratch
         self._model = model
         self._embedder = Embedder()
         self._engines: dict[Path | None, Engine] = {}
+        self._library = library
 
     def for_set(self, path: Path) -> Engine:
+        if self._library is not None:
+            return self._engine(None, self._library)
         doc = corpus_of(path)
+        return self._engine(doc, None)
+
+    def _engine(self, doc: Path | None, seeds_dir: Path | None) -> Engine:
         if doc not in self._engines:
             settings = Settings.from_env()
+            if seeds_dir is not None:
+                settings = settings.with_(seeds_dir=seeds_dir)
             name = "seeds" if doc is None else doc.stem
             settings = settings.with_(index_dir=self._scratch / name / "index")
             if doc is not None:

@@ -29,9 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate import fit_logistic  # noqa: E402
 from casesets import Case, Engines, collect  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from library import build_library  # noqa: E402
+
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import holds  # noqa: E402
-from qa.offline.answer_model import AnswerModel, JudgeWeights  # noqa: E402
+from qa.offline.answer_model import MODEL_FILE, AnswerModel, JudgeWeights  # noqa: E402
 from qa.offline.extractive import (  # noqa: E402
     Choice,
     answer_sentences,
@@ -109,6 +112,19 @@ def outcomes(judged_cases: list[Judged], model: AnswerModel, probe: JudgeWeights
     return out
 
 
+def without_reader(judged_cases: list[Judged], model: AnswerModel) -> tuple[float, float]:
+    """(answers, abstention) of the shipped answerer without the reader, on the same cases."""
+    right, refused = [], []
+    for j in judged_cases:
+        answered = not j.choice.reasons and j.choice.confidence >= 0
+        if j.case.case.answerable:
+            text = " ".join(c.text for c in answer_sentences(j.case.analysis, j.choice))
+            right.append(answered and holds(text, j.case.case.answers))
+        else:
+            refused.append(not answered)
+    return float(np.mean(right)), float(np.mean(refused))
+
+
 def _rates(cases: list[Outcome], w: JudgeWeights) -> tuple[float, float]:
     right, refused = [], []
     for o in cases:
@@ -120,14 +136,22 @@ def _rates(cases: list[Outcome], w: JudgeWeights) -> tuple[float, float]:
     return float(np.mean(right)), float(np.mean(refused))
 
 
-def fit(judged_cases: list[Judged], model: AnswerModel, k: int, name: str
-        ) -> tuple[JudgeWeights, tuple[float, float]]:
+def objective(rates: tuple[float, float], floor: float | None) -> tuple[float, ...]:
+    """What the fit maximises: the nearer bar (90 % answers, 85 % abstention) by default; with
+    a `floor`, the most answers among weights that abstain at least that often."""
+    if floor is not None:
+        return (float(rates[1] >= floor), rates[0], rates[1])
+    return (min(rates[0] / 0.90, rates[1] / 0.85), rates[0] + rates[1])
+
+
+def fit(judged_cases: list[Judged], model: AnswerModel, k: int, name: str,
+        floor: float | None = None) -> tuple[JudgeWeights, tuple[float, float]]:
     """The best weights reading the first 1..k candidates (fewer is faster: one model call each)."""
     best: tuple[tuple[float, float], JudgeWeights, tuple[float, float]] | None = None
     for n in range(1, k + 1):
         fewer = [replace(j, p_yes=j.p_yes[:n]) for j in judged_cases]
-        weights, rates = _fit_reading(fewer, model, n, name)
-        score = (min(rates[0] / 0.90, rates[1] / 0.85) + 0.002 * (k - n), rates[0] + rates[1])
+        weights, rates = _fit_reading(fewer, model, n, name, floor)
+        score = objective(rates, floor) + (-n,)  # fewer is faster on a tie
         print(f"  reading {n}: answers {rates[0]:.1%}, abstention {rates[1]:.1%}", file=sys.stderr)
         if best is None or score > best[0]:
             best = (score, weights, rates)
@@ -135,8 +159,8 @@ def fit(judged_cases: list[Judged], model: AnswerModel, k: int, name: str
     return best[1], best[2]
 
 
-def _fit_reading(judged_cases: list[Judged], model: AnswerModel, k: int, name: str
-                 ) -> tuple[JudgeWeights, tuple[float, float]]:
+def _fit_reading(judged_cases: list[Judged], model: AnswerModel, k: int, name: str,
+                 floor: float | None) -> tuple[JudgeWeights, tuple[float, float]]:
     best: tuple[tuple[float, float], JudgeWeights, tuple[float, float]] | None = None
     for a in RANK_WEIGHTS:
         for waive in WAIVES:
@@ -149,20 +173,43 @@ def _fit_reading(judged_cases: list[Judged], model: AnswerModel, k: int, name: s
                 weights = JudgeWeights(k, a, float(w[2] + shift), float(w[0]), float(w[1]), waive,
                                        name)
                 rates = _rates(cases, weights)
-                score = (min(rates[0] / 0.90, rates[1] / 0.85), rates[0] + rates[1])
+                score = objective(rates, floor)
                 if best is None or score > best[0]:
                     best = (score, weights, rates)
     assert best is not None
     return best[1], best[2]
 
 
+def report_ceiling(cases: list[Case], model: AnswerModel) -> None:
+    """How often a right sentence is among the ranker's first k: what a judge reading k
+    candidates can at best reach on the answerable cases."""
+    answerable = [c for c in cases if c.case.answerable]
+    for k in (1, 2, 3, 5):
+        hit = sum(any(c.right[r] for r in choose(c.analysis, model).ranked[:k])
+                  for c in answerable if c.analysis.candidates)
+        print(f"  a right sentence in the ranker's first {k}: {hit / max(1, len(answerable)):.1%}",
+              file=sys.stderr)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sets", nargs="+", type=Path)
     ap.add_argument("--limit", type=int, default=0, help="first N cases of each set (0: all)")
+    ap.add_argument("--every", type=int, default=1,
+                    help="every Nth case of each set (the sets list answerable cases first, so "
+                    "this keeps the sample's mix, where --limit does not)")
+    ap.add_argument("--library", action="store_true",
+                    help="ask every set in one library of all documents (bench/library.py), "
+                    "as the benchmark does, instead of each over its own document")
     ap.add_argument("--candidates", type=int, default=3)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "qa-judge.jsonl")
     ap.add_argument("--write", action="store_true", help="save the weights into the answer model")
+    ap.add_argument("--min-abstention", type=float, default=None,
+                    help="fit for the most answers that keep abstention at least this (0..1)")
+    ap.add_argument("--work", type=Path, default=None,
+                    help="keep the library and its index here, to reuse across runs")
+    ap.add_argument("--out", type=Path, default=MODEL_FILE,
+                    help="where --write saves the answer model (default: the shipped one)")
     args = ap.parse_args()
     model = AnswerModel.load()
     settings = Settings.from_env()
@@ -170,22 +217,32 @@ def main() -> None:
                                 else settings.with_(judge="local"))
     if judge is None:
         sys.exit("QA_JUDGE=off: nothing to fit")
-    with tempfile.TemporaryDirectory() as scratch:
-        engines = Engines(Path(scratch), model)
+    with tempfile.TemporaryDirectory() as temporary:
+        scratch = args.work or Path(temporary)
+        library = None
+        if args.library:
+            library = Path(scratch) / "library"
+            build_library(library)
+        engines = Engines(Path(scratch), model, library)
         cases = []
         for path in args.sets:
-            got = collect(engines, [path])
+            got = collect(engines, [path])[::args.every]
             cases += got[:args.limit] if args.limit else got
         print(f"{len(cases)} cases from {len(args.sets)} sets", file=sys.stderr)
+        report_ceiling(cases, model)
         judged_cases = judge_cases(cases, model, judge, args.candidates, args.cache)
-    weights, (answers, abstain) = fit(judged_cases, model, args.candidates, judge.name)
+    base = without_reader(judged_cases, model)
+    print(f"without the reader: answers {base[0]:.1%}, abstention {base[1]:.1%}",
+          file=sys.stderr)
+    weights, (answers, abstain) = fit(judged_cases, model, args.candidates, judge.name,
+                                      args.min_abstention)
     print(json.dumps(weights.to_json()))
     print(f"fitted, in sample: answers {answers:.1%}, abstention {abstain:.1%} "
           f"({sum(j.case.case.answerable for j in judged_cases)} answerable, "
           f"{sum(not j.case.case.answerable for j in judged_cases)} not)")
     if args.write:
-        replace(model, judge=weights).save()
-        print("written to qa/offline/answer_model.json")
+        replace(model, judge=weights).save(args.out)
+        print(f"written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--history", action="append", default=[], metavar="EARLIER_QUESTION",
                      help="an earlier question of the conversation (repeat, oldest first)")
+    ask.add_argument("--source", action="append", default=[], metavar="FILE",
+                     help="answer from this document only (a file in seeds/; repeat for "
+                          "several; default: all)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(run=_ask)
 
@@ -112,7 +115,7 @@ def _index(args: argparse.Namespace) -> int:
 
 def _ask(args: argparse.Namespace) -> int:
     engine = _engine()
-    answer = engine.answer(args.question, args.history)
+    answer = engine.answer(args.question, args.history, args.source or None)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -122,6 +125,10 @@ def _ask(args: argparse.Namespace) -> int:
     print(answer.text)
     for c in answer.citations:
         print(f"\n{citation_line(c)}\n    \"{c.quote}\"")
+    if answer.closest:
+        print("\nNot an answer; the closest passages found:")
+        for c in answer.closest:
+            print(f"\n{citation_line(c)}\n    \"{c.quote}\"")
     return 0
 
 

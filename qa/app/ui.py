@@ -6,8 +6,9 @@
 What the page shows is a pure function of the session's turns (question + Answer), rendered here as
 escaped HTML: every piece of source or answer text goes through `html.escape`, so a document that
 contains `<script>` shows as text. Citation markers `[n]` become links to the matching card of the
-sources panel; a small script (injected once through the panel's `head`) reveals and highlights the
-card, client side, so clicking never waits for the server.
+sources panel (one card per quoted paragraph); the page's script (chat.js, injected once through the
+panel's `head`) previews, reveals and highlights it client side, so clicking never waits for the
+server. Conversations live in the browser (`gr.BrowserState`, see conversations.py).
 
 API for scripts: `gradio_client.Client(url).predict(question, api_name="/ask")` returns
 `Answer.to_dict()`; an optional second argument is the list of earlier questions.
@@ -21,7 +22,8 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,12 +31,15 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # set before gradio 
 
 import gradio as gr  # noqa: E402
 
+from qa.app.conversations import Library, Turn, new_id  # noqa: E402
+from qa.app.export import answer_markdown, answer_plain_text, export_name, where  # noqa: E402
+from qa.app.first_screen import PLACEHOLDER, ask_in_scope, first_screen_block  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.errors import QAError, QuestionError  # noqa: E402
 from qa.sources.documents import UPLOAD_SUFFIXES, add_upload, remove_document  # noqa: E402
 from qa.types import Answer, Citation, IndexReport  # noqa: E402
 
-__all__ = ["build_app", "paragraph_around", "render_answer", "render_sources"]
+__all__ = ["Turn", "build_app", "paragraph_around", "render_answer", "render_sources"]
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +56,10 @@ class ChatEngine(Protocol):
     def answer_stream(
         self, question: str, history: list[str] | None = None
     ) -> Iterator[str | Answer]: ...
+    def answer(self, question: str, history: list[str] | None = None) -> Answer: ...
     def source_text(self, source: str) -> str: ...
     def documents(self) -> list[Any]: ...
     def refresh(self) -> IndexReport: ...
-
-
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    answer: Answer | None = None  # None: the question failed with `error`
-    error: str = ""
 
 
 # ---------------------------------------------------------------------------------------- rendering
@@ -71,12 +70,24 @@ def _esc(text: str) -> str:
 
 
 def _marker(turn: int, n: int) -> str:
+    """A citation link; the page's script shows a preview of its quote on hover or focus (no
+    `title`: the browser's own tooltip would cover that preview)."""
     return (f'<a class="qa-cite" href="#qa-src-{turn}-{n}" data-turn="{turn}" data-n="{n}" '
-            f'title="Show source {n}">[{n}]</a>')
+            f'aria-label="source {n}">[{n}]</a>')
+
+
+_MARKERS_THEN_STOP = re.compile(r" ?((?:\[\d+\])+)([.!?,;:]+)")
 
 
 def _linked(text: str, turn: int, numbers: set[int]) -> str:
-    """Escaped text with each known `[n]` turned into a citation link."""
+    """Escaped text with each known `[n]` turned into a citation link. Shown after the sentence's
+    full stop, as in print ("in Istanbul.[1]"): a marker pill before it leaves the stop
+    detached ("Istanbul [1] ."). Copy and Export keep the answer's own text."""
+    def after_stop(m: re.Match[str]) -> str:
+        known = all(int(n) in numbers for n in re.findall(r"\d+", m.group(1)))
+        return m.group(2) + m.group(1) if known else m.group(0)
+
+    text = _MARKERS_THEN_STOP.sub(after_stop, text)
     out, pos = [], 0
     for m in re.finditer(r"\[(\d+)\]", text):
         n = int(m.group(1))
@@ -94,7 +105,8 @@ def render_answer(answer: Answer, turn: int) -> str:
     if not answer.supported:  # the notice says why, e.g. the model was down
         return (f'<div class="qa-answer qa-unsupported" data-turn="{turn}">'
                 f'<span class="qa-badge">Not in the sources</span> {_esc(answer.text)}'
-                f'{notice}</div>')
+                f'{_notice(_as_sentence(answer.notice))}{render_closest(answer, turn)}'
+                f'{_actions(answer)}</div>')
     numbers = {c.n for c in answer.citations}
     body, pos = [], 0
     for sentence in answer.sentences:
@@ -106,7 +118,17 @@ def render_answer(answer: Answer, turn: int) -> str:
                     f'{_linked(sentence.text, turn, numbers)}</span>')
         pos = at + len(sentence.text)
     body.append(_linked(answer.text[pos:], turn, numbers))
-    return f'<div class="qa-answer" data-turn="{turn}">{"".join(body)}{notice}</div>'
+    return (f'<div class="qa-answer" data-turn="{turn}">{"".join(body)}{notice}'
+            f'{_actions(answer)}</div>')
+
+
+def _actions(answer: Answer) -> str:
+    """Copy and Export under an answer; the texts travel with the buttons (see chat.js)."""
+    return (f'<div class="qa-actions" data-copy="{_esc(answer_plain_text(answer))}" '
+            f'data-markdown="{_esc(answer_markdown(answer))}" '
+            f'data-filename="{_esc(export_name(answer.question))}">'
+            '<button type="button" class="qa-copy">Copy</button>'
+            '<button type="button" class="qa-export">Export</button></div>')
 
 
 def _notice(text: str) -> str:
@@ -124,6 +146,37 @@ def render_error(message: str) -> str:
 
 def render_streaming(text: str) -> str:
     return f'<div class="qa-answer qa-streaming">{_esc(text)}<span class="qa-caret">▍</span></div>'
+
+
+_CLOSEST_LABEL = "Not an answer — the closest passages found:"
+
+
+def render_closest(answer: Answer, turn: int) -> str:
+    """Under a refusal: the sentences that came closest, each a link to its card (its place in
+    the source), labelled so that nobody takes them for the answer."""
+    if answer.supported or not answer.closest:
+        return ""
+    items = "".join(
+        f'<li>{_near_marker(turn, c.n)} <q class="qa-closest-quote">{_esc(c.quote)}</q> '
+        f'<span class="qa-closest-where">{_esc(c.source.rsplit("/", 1)[-1])}, {_esc(where(c))}'
+        f'</span></li>' for c in answer.closest)
+    return (f'<div class="qa-closest" role="group" aria-label="Closest passages, not an answer">'
+            f'<p class="qa-closest-title">{_CLOSEST_LABEL}</p><ol>{items}</ol></div>')
+
+
+def _near_marker(turn: int, n: int) -> str:
+    """A link to card `n` like a citation marker (the page's script opens it the same way),
+    marked `qa-near` and looking different: what it points at is not an answer."""
+    return _marker(turn, n).replace('class="qa-cite"', 'class="qa-cite qa-near"').replace(
+        f'title="Show source {n}"', f'title="Show passage {n} (not an answer)"')
+
+
+def _as_sentence(text: str) -> str:
+    """"the sources never mention Macron" -> "The sources never mention Macron." (a warning or
+    an empty notice as it is)."""
+    if not text or text.startswith("warning:"):
+        return text
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def paragraph_around(
@@ -151,39 +204,98 @@ def paragraph_around(
     return a, b
 
 
-def _where(c: Citation) -> str:
-    if c.line_start == c.line_end:
-        lines = f"line {c.line_start}"
-    else:
-        lines = f"lines {c.line_start}–{c.line_end}"
-    return f"{lines} · page {c.page}" if c.page else lines
+def _header(numbers: list[int], source: str, place: str) -> str:
+    name = source.rsplit("/", 1)[-1]
+    nums = "".join(f'<span class="qa-num">{n}</span>' for n in numbers)
+    return (f'<header>{nums}<span class="qa-file" title="{_esc(source)}">{_esc(name)}</span>'
+            f'<span class="qa-where">{place}</span></header>')
 
 
-def _card(c: Citation, turn: int, source_text: Callable[[str], str]) -> str:
-    try:
-        text = source_text(c.source)
-    except (QAError, OSError) as e:
-        text, problem = "", f"source unavailable: {e}"
-    else:
-        same = text[c.start:c.end] == c.quote
-        problem = "" if same else "the source has changed since this answer"
-    if problem:
-        passage = f'<mark class="qa-quote">{_esc(c.quote)}</mark>'
-        note = f'<div class="qa-card-note">{_esc(problem)}</div>'
-    else:
+def _card_open(turn: int, numbers: list[int]) -> str:
+    ns = " ".join(map(str, numbers))
+    return f'<article class="qa-card" id="qa-src-{turn}-{numbers[0]}" data-n="{ns}">'
+
+
+@dataclass
+class _Group:
+    """Citations whose quotes lie in one paragraph of one source: one card."""
+
+    source: str
+    start: int  # the paragraph shown
+    end: int
+    citations: list[Citation]
+
+
+def _groups(citations: list[Citation], text: str) -> list[_Group]:
+    groups: list[_Group] = []
+    for c in citations:
         a, b = paragraph_around(text, c.start, c.end)
-        before = ("…" if a > 0 and text[a - 1] not in "\n" else "") + text[a:c.start]
-        after = text[c.end:b] + ("…" if b < len(text) and text[b] not in "\n" else "")
-        passage = f'{_esc(before)}<mark class="qa-quote">{_esc(c.quote)}</mark>{_esc(after)}'
-        note = ""
-    name = c.source.rsplit("/", 1)[-1]
-    return (
-        f'<article class="qa-card" id="qa-src-{turn}-{c.n}" data-n="{c.n}">'
-        f'<header><span class="qa-num">{c.n}</span>'
-        f'<span class="qa-file" title="{_esc(c.source)}">{_esc(name)}</span>'
-        f'<span class="qa-where">{_where(c)}</span></header>'
-        f'{note}<p class="qa-passage">{passage}</p></article>'
-    )
+        for g in groups:
+            if g.source == c.source and a < g.end and g.start < b:  # the same paragraph
+                g.start, g.end = min(g.start, a), max(g.end, b)
+                g.citations.append(c)
+                break
+        else:
+            groups.append(_Group(c.source, a, b, [c]))
+    return groups
+
+
+def _marked(text: str, group: _Group, turn: int) -> str:
+    """The group's paragraph, escaped, each quoted span in a <mark> that names its citation(s);
+    overlapping quotes are cut at every boundary so each piece names all that cover it."""
+    cuts = sorted({group.start, group.end, *(x for c in group.citations for x in (c.start, c.end))})
+    out, anchored = [], {group.citations[0].n}
+    for a, b in pairwise(cuts):
+        piece = _esc(text[a:b])
+        ns = [c.n for c in group.citations if c.start <= a and b <= c.end]
+        if not ns:
+            out.append(piece)
+            continue
+        first = [n for n in ns if n not in anchored][:1]  # an element holds one id
+        ids = "".join(f' id="qa-src-{turn}-{n}"' for n in first)
+        anchored.update(first)
+        out.append(f'<mark class="qa-quote" data-n="{" ".join(map(str, ns))}"{ids}>{piece}</mark>')
+    before = "…" if group.start > 0 and text[group.start - 1] != "\n" else ""
+    after = "…" if group.end < len(text) and text[group.end] != "\n" else ""
+    return before + "".join(out) + after
+
+
+def _group_where(g: _Group) -> str:
+    first = min(c.line_start for c in g.citations)
+    last = max(c.line_end for c in g.citations)
+    pages = sorted({c.page for c in g.citations if c.page})
+    return where(replace(g.citations[0], line_start=first, line_end=last,
+                          page=pages[0] if pages else None))
+
+
+def _cards(citations: list[Citation], turn: int, source_text: Callable[[str], str]) -> str:
+    """One card per paragraph quoted: citations of one paragraph share a card, each quote
+    highlighted; a citation whose source is gone or changed gets a card of its own."""
+    texts: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for source in dict.fromkeys(c.source for c in citations):
+        try:
+            texts[source] = source_text(source)
+        except (QAError, OSError) as e:
+            problems[source] = f"source unavailable: {e}"
+    by_source: dict[str, list[Citation]] = {}
+    cards: dict[int, str] = {}  # by the first number of the card
+    for c in citations:
+        if c.source in texts and texts[c.source][c.start:c.end] == c.quote:
+            by_source.setdefault(c.source, []).append(c)
+            continue
+        problem = problems.get(c.source, "the source has changed since this answer")
+        cards[c.n] = (f"{_card_open(turn, [c.n])}{_header([c.n], c.source, where(c))}"
+                      f'<div class="qa-card-note">{_esc(problem)}</div>'
+                      f'<p class="qa-passage"><mark class="qa-quote" data-n="{c.n}">'
+                      f"{_esc(c.quote)}</mark></p></article>")
+    for source, cs in by_source.items():
+        for g in _groups(cs, texts[source]):
+            numbers = [c.n for c in g.citations]
+            cards[numbers[0]] = (
+                f"{_card_open(turn, numbers)}{_header(numbers, source, _group_where(g))}"
+                f'<p class="qa-passage">{_marked(texts[source], g, turn)}</p></article>')
+    return "".join(cards[n] for n in sorted(cards))
 
 
 _SOURCES_TITLE = '<div class="qa-sources-title">Sources</div>'
@@ -200,7 +312,10 @@ def render_sources(turns: list[Turn], source_text: Callable[[str], str]) -> str:
     sections = []
     for i, question, answer in answered:
         if answer.citations:
-            cards = "".join(_card(c, i, source_text) for c in answer.citations)
+            cards = _cards(answer.citations, i, source_text)
+        elif answer.closest:  # numbered like citations, so [n] under the refusal opens card n
+            cards = (f'<p class="qa-closest-title">{_CLOSEST_LABEL}</p>'
+                     + _cards(answer.closest, i, source_text))
         else:
             cards = '<p class="qa-empty">No passage of the sources answers this question.</p>'
         hidden = "" if i == answered[-1][0] else " hidden"
@@ -208,7 +323,9 @@ def render_sources(turns: list[Turn], source_text: Callable[[str], str]) -> str:
             f'<section class="qa-turn" data-turn="{i}"{hidden}>'
             f'<p class="qa-for">for “{_esc(question)}”</p>{cards}</section>'
         )
-    return f'<div class="qa-sources">{_SOURCES_TITLE}{"".join(sections)}</div>'
+    # It scrolls: focusable, so that a keyboard can scroll it too (axe: scrollable-region-focusable).
+    return (f'<div class="qa-sources" tabindex="0" role="region" aria-label="Sources">'
+            f'{_SOURCES_TITLE}{"".join(sections)}</div>')
 
 
 def render_messages(turns: list[Turn]) -> list[dict[str, str]]:
@@ -275,7 +392,8 @@ def build_app(
     removed_dir = Path(engine.settings.index_dir) / "removed"
     max_mb = engine.settings.max_upload_mb
 
-    def chat(question: str, turns: list[Turn] | None) -> Iterator[tuple[Any, ...]]:
+    def chat(question: str, turns: list[Turn] | None,
+             scope: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
         turns = list(turns or [])
         q = (question or "").strip()
         if not q:
@@ -286,7 +404,7 @@ def build_app(
         yield "", messages, gr.skip(), turns
         try:
             text, final = "", None
-            for item in _pieces(ask_fn(q, history)):
+            for item in _pieces(ask_in_scope(ask_fn, engine, q, history, scope)):
                 if isinstance(item, Answer):
                     final = item
                     continue
@@ -303,13 +421,13 @@ def build_app(
         turns.append(turn)
         yield "", render_messages(turns), render_sources(turns, engine.source_text), turns
 
-    def clear() -> tuple[Any, ...]:
-        return [], render_sources([], engine.source_text), []
-
-    def ask(question: str, history: list[str] | None = None) -> dict[str, Any]:
+    def ask(question: str, history: list[str] | None = None,
+            sources: list[str] | None = None) -> dict[str, Any]:
         """Answer one question over the indexed documents. `history`: earlier questions of the
-        conversation, oldest first. Returns the answer as JSON: text with [n] markers, `supported`,
-        and `citations` (source, start, end, quote, line_start, line_end, page)."""
+        conversation, oldest first. `sources`: the files it covers (names as the Documents tab
+        lists them; default all). Returns the answer as JSON: text with [n] markers, `supported`,
+        `citations` (source, start, end, quote, line_start, line_end, page) and, for a refusal,
+        `closest` (the nearest passages, not an answer)."""
         try:
             if not isinstance(question, str):
                 raise QuestionError("the question must be a string")
@@ -317,6 +435,12 @@ def build_app(
                                             and all(isinstance(h, str) for h in history)):
                 raise QuestionError("history must be a list of earlier questions (strings), "
                                     "oldest first")
+            if sources is not None and not (isinstance(sources, list)
+                                            and all(isinstance(x, str) for x in sources)):
+                raise QuestionError("sources must be a list of file names (strings)")
+            if sources:
+                return _final(ask_in_scope(ask_fn, engine, question, list(history or []),
+                                            sources, page=False)).to_dict()
             return _final(ask_fn(question, list(history or []))).to_dict()
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None
@@ -359,25 +483,79 @@ def build_app(
         rows, status, choices = reindex()
         return rows, f"- {_esc(line)}\n\n{status}", choices
 
+    def dropped_files(paths: list[str] | None) -> tuple[Any, ...]:
+        """Files dropped on the chat: the same path as the Documents tab's upload."""
+        rows, status, choices, _ = add_files(paths)
+        return rows, status, choices, None, status
+
+    def show(library: Library, conversation: str, shown: list[Turn]) -> tuple[Any, ...]:
+        listed = library.get(conversation) is not None
+        return (render_messages(shown), render_sources(shown, engine.source_text), shown,
+                conversation, library.to_dict(),
+                gr.update(choices=library.choices(), value=conversation if listed else None))
+
+    def restore(stored: Any) -> tuple[Any, ...]:
+        library = Library.parse(stored)
+        kept = library.get(library.current)
+        return show(library, kept.id if kept else new_id(), list(kept.turns) if kept else [])
+
+    def remember(shown: list[Turn], conversation: str, stored: Any) -> tuple[Any, ...]:
+        library = Library.parse(stored).save(conversation or new_id(), list(shown or []))
+        return (library.current, library.to_dict(),
+                gr.update(choices=library.choices(), value=library.current))
+
+    def new_conversation(stored: Any) -> tuple[Any, ...]:
+        library = Library.parse(stored)
+        fresh = new_id()
+        return show(Library(fresh, library.conversations), fresh, [])
+
+    def reopen(chosen: str | None, stored: Any) -> tuple[Any, ...]:
+        library = Library.parse(stored)
+        kept = library.get(chosen or "")
+        if kept is None:
+            return new_conversation(stored)
+        return show(Library(kept.id, library.conversations), kept.id, list(kept.turns))
+
+    def forget(conversation: str, stored: Any) -> tuple[Any, ...]:
+        return new_conversation(Library.parse(stored).forget(conversation).to_dict())
+
     with gr.Blocks(title="qa: ask your documents", analytics_enabled=False) as app:
         turns = gr.State([])
+        conversation_id = gr.State("")
+        # Not a security boundary: Gradio hands this secret to the page to scramble the stored
+        # value. A fixed one keeps conversations readable after the server restarts.
+        stored = gr.BrowserState(Library().to_dict(), storage_key="qa-conversations",
+                                 secret="qa-chat-conversations")
         gr.HTML('<div class="qa-title"><h1>qa</h1><p>Answers from your documents, every sentence '
                 "cited. Click a number to see the passage.</p></div>", js_on_load=None)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
-                    with gr.Column(scale=5, min_width=360):
+                    with gr.Column(scale=5, min_width=360, elem_id="qa-chat-column"):
+                        with gr.Row(equal_height=True, elem_id="qa-conversations"):
+                            past = gr.Dropdown(label="Past conversations", choices=[],
+                                               value=None, elem_id="qa-past", scale=4,
+                                               show_label=False, container=False,
+                                               info=None, allow_custom_value=False)
+                            fresh = gr.Button("New conversation", elem_id="qa-new", scale=1,
+                                              size="sm", min_width=150)
+                        first = first_screen_block(engine, _asset)
                         chatbot = gr.Chatbot(
                             label="Conversation", elem_id="qa-chat", height=560, buttons=[],
                             feedback_options=None, sanitize_html=False, render_markdown=False,
-                            placeholder="Ask about the documents in seeds/",
+                            placeholder=PLACEHOLDER,
                         )  # messages are built here from escaped text: see render_messages
                         with gr.Row(equal_height=True):
-                            box = gr.Textbox(placeholder="Ask a question…", show_label=False,
+                            box = gr.Textbox(label="Question", placeholder="Ask a question…",
+                                             show_label=False,
                                              elem_id="qa-question", scale=6, max_lines=6,
                                              autofocus=True, container=False)
                             send = gr.Button("Ask", variant="primary", elem_id="qa-ask", scale=1,
                                              min_width=80)
+                        drop_note = gr.Markdown(elem_id="qa-drop-status")
+                        dropped = gr.File(label="Add files to the library", type="filepath",
+                                          file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
+                                          elem_id="qa-chat-drop", elem_classes=["qa-offscreen"])
                     with gr.Column(scale=4, min_width=320):
                         sources = gr.HTML(render_sources([], engine.source_text),
                                           elem_id="qa-sources", js_on_load=None,
@@ -395,28 +573,43 @@ def build_app(
                                          file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                                          type="filepath", elem_id="qa-upload", height=180)
                         again = gr.Button("Re-index seeds/", elem_id="qa-reindex")
-                        with gr.Row(equal_height=True):
-                            doomed = gr.Dropdown(label="Remove a file from seeds/", choices=[],
-                                                 value=None, elem_id="qa-remove-choice",
-                                                 scale=3, info="It is moved to the index "
-                                                 "folder's removed/, not deleted.")
-                            drop = gr.Button("Remove", variant="stop", elem_id="qa-remove",
-                                             scale=1, min_width=80)
+                        doomed = gr.Dropdown(label="Remove a file from seeds/", choices=[],
+                                             value=None, elem_id="qa-remove-choice",
+                                             info="It is moved to the index folder's "
+                                             "removed/, not deleted.")
+                        drop = gr.Button("Remove", variant="secondary", size="md",
+                                         elem_id="qa-remove")
 
         answering: dict[str, Any] = dict(concurrency_id="answer", concurrency_limit=8)
-        chat_event: dict[str, Any] = dict(fn=chat, inputs=[box, turns],
+        chat_event: dict[str, Any] = dict(fn=chat, inputs=[box, turns, first.scope],
                                           outputs=[box, chatbot, sources, turns],
                                           show_progress="hidden", **answering)
-        box.submit(**chat_event, api_name="chat", api_visibility="undocumented")
-        send.click(**chat_event, api_visibility="private")
-        chatbot.clear(clear, None, [chatbot, sources, turns], api_visibility="private")
+        keeping: dict[str, Any] = dict(fn=remember, inputs=[turns, conversation_id, stored],
+                                       outputs=[conversation_id, stored, past],
+                                       api_visibility="private", show_progress="hidden",
+                                       concurrency_id="conversations", concurrency_limit=8)
+        box.submit(**chat_event, api_name="chat", api_visibility="undocumented").then(**keeping)
+        send.click(**chat_event, api_visibility="private").then(**keeping)
+        box.submit(**first.fold)  # at once, so nothing moves once the answer is there
+        send.click(**first.fold)
+        shown = [chatbot, sources, turns, conversation_id, stored, past]
+        private: dict[str, Any] = dict(api_visibility="private", show_progress="hidden",
+                                       concurrency_id="conversations", concurrency_limit=8)
+        app.load(restore, stored, shown, **private)
+        fresh.click(new_conversation, stored, shown, **private).then(**first.unfold)
+        past.input(reopen, [past, stored], shown, **private).then(**first.fold)
+        chatbot.clear(forget, [conversation_id, stored], shown, **private).then(**first.unfold)
+        first.wire(app, chatbot, chat, chat_event, after=keeping)
         gr.api(ask, api_name="ask", **answering)
         indexing: dict[str, Any] = dict(concurrency_id="index", concurrency_limit=1,
                                         api_visibility="private")
         app.load(list_documents, None, [docs, status, doomed], **indexing)
-        again.click(reindex, None, [docs, status, doomed], **indexing)
-        upload.upload(add_files, upload, [docs, status, doomed, upload], **indexing)
-        drop.click(remove, doomed, [docs, status, doomed], **indexing)
+        again.click(reindex, None, [docs, status, doomed], **indexing).then(**first.relist)
+        upload.upload(add_files, upload, [docs, status, doomed, upload], **indexing).then(
+            **first.relist)
+        dropped.upload(dropped_files, dropped, [docs, status, doomed, dropped, drop_note],
+                       **indexing).then(**first.relist)
+        drop.click(remove, doomed, [docs, status, doomed], **indexing).then(**first.relist)
     return app
 
 

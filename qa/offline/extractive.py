@@ -41,7 +41,8 @@ from qa.store.embed import Encoded
 from qa.types import Passage
 
 __all__ = ["Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
-           "answer_sentences", "checks", "choose", "decide", "judge_pair", "judged", "log_odds"]
+           "answer_sentences", "checks", "choose", "closest", "decide", "judge_pair", "judged",
+           "log_odds"]
 
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
 # "Turkish President ...").
@@ -154,7 +155,8 @@ def decide(analysis: Analysis, model: AnswerModel, judge: Judge | None = None) -
     if not analysis.candidates:
         return Pick((), float("-inf"))
     choice = choose(analysis, model)
-    if judge is not None and model.judge is not None:
+    if judge is not None and model.judge is not None and not analysis.missing:
+        # (a name the sources never mention refuses whatever the reader says: not asked)
         choice = judged(analysis, model, choice, judge.probabilities(
             analysis.question.asked, [judge_pair(analysis.candidates[i])
                                       for i in choice.ranked[:model.judge.candidates]]))
@@ -258,10 +260,42 @@ def _possible_speakers(analysis: Analysis) -> np.ndarray | None:
 
 def _overruled(analysis: Analysis, cks: list[tuple[np.ndarray, str]], row: int) -> list[str]:
     """What rules out candidate `row` whatever the model thinks, as sentences for the user: a name
-    of the question the sources never mention, and the failed checks `cks` (see `checks`)."""
-    reasons = ([f"{NEVER_MENTIONED} {', '.join(analysis.missing)}"]
-               if analysis.missing else [])
-    return reasons + [why for passed, why in cks if not passed[row]]
+    of the question the sources never mention (said alone: "the sources never mention Macron"
+    already tells why they do not say what Macron said), else the failed checks `cks` (see
+    `checks`). Any non-empty list rules the row out, so which reasons are told changes no answer."""
+    if analysis.missing:
+        return [f"{NEVER_MENTIONED} {_names(analysis.question.text, analysis.missing)}"]
+    return [why for passed, why in cks if not passed[row]]
+
+
+def _names(question: str, names: Sequence[str]) -> str:
+    """("Emmanuel", "Macron", "Xi") asked as "Emmanuel Macron ... Xi" -> "Emmanuel Macron and
+    Xi": words side by side in the question stay one name."""
+    groups: list[str] = []
+    for name in names:
+        if groups and f"{groups[-1]} {name}" in question:
+            groups[-1] = f"{groups[-1]} {name}"
+        else:
+            groups.append(name)
+    return groups[0] if len(groups) == 1 else f"{', '.join(groups[:-1])} and {groups[-1]}"
+
+
+def closest(analysis: Analysis, model: AnswerModel, k: int = 3) -> tuple[Candidate, ...]:
+    """The `k` candidate sentences the ranker likes best, best first, headings left out: shown
+    under a refusal as the nearest the sources came (never as an answer)."""
+    if not analysis.candidates:
+        return ()
+    scores, _ = model.rank(analysis.matrix)
+    rows = [int(i) for i in np.argsort(-scores, kind="stable")
+            if not analysis.candidates[int(i)].heading]
+    picked: list[Candidate] = []
+    for i in rows:
+        c = analysis.candidates[i]
+        if all((c.chunk.source, c.span.start) != (p.chunk.source, p.span.start) for p in picked):
+            picked.append(c)
+        if len(picked) == k:
+            break
+    return tuple(picked)
 
 
 def _shortlist(cands: list[Candidate], passages: Sequence[Passage], qt: QuestionTerms,

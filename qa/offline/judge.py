@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from qa.config import Settings
 from qa.errors import JudgeError
-from qa.offline.weights import QWEN_1_5B, Weights, installed, model_file
+from qa.offline.weights import READERS, Weights, installed, model_file
 from qa.prompts import Message, render_prompt
 
 YES = frozenset({"yes"})
@@ -166,17 +166,19 @@ def judge_from_settings(settings: Settings) -> Judge | None:
     """The judge QA_JUDGE asks for, or None for `off`. The local model is loaded once per process
     and model folder (it is memory-mapped; engines of one process share it). Raises JudgeError
     when it cannot be had; the caller falls back to answering without it."""
-    if settings.judge == "off" or (settings.judge == "auto" and not local_judge_installed()):
+    if settings.judge == "off" or (settings.judge == "auto"
+                                   and not local_judge_installed(settings.reader)):
         return None
     if settings.judge == "openai":
         return EndpointJudge(settings)
-    key = (str(settings.model_dir), str(settings.prompts_dir))
+    key = (settings.reader, str(settings.model_dir), str(settings.prompts_dir))
     with _LOADING:
         if key not in _LOADED:
-            _LOADED[key] = LocalJudge.load(QWEN_1_5B, settings.model_dir, settings.prompts_dir)
+            _LOADED[key] = LocalJudge.load(READERS[settings.reader], settings.model_dir,
+                                           settings.prompts_dir)
         return _LOADED[key]
 
 
-def local_judge_installed() -> bool:
-    """Whether the default QA_JUDGE=local can work: runtime and every weight part installed."""
-    return importlib.util.find_spec("xllamacpp") is not None and installed(QWEN_1_5B)
+def local_judge_installed(reader: str = "qwen2.5-coder-1.5b") -> bool:
+    """Whether QA_JUDGE=local can work with this QA_READER: runtime and every part installed."""
+    return importlib.util.find_spec("xllamacpp") is not None and installed(READERS[reader])

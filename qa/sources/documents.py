@@ -36,16 +36,24 @@ def safe_upload_name(name: str) -> str:
     return stem + suffix
 
 
+# What the readers advise about a file already in seeds/ ("remove it from seeds/"): said of an
+# upload that was never added, it contradicts itself, so it is left out of the reason.
+_SEEDS_ADVICE = re.compile(r";\s*(?:remove it from seeds/|fix or remove the file|it is skipped|"
+                           r"add text to it or remove it)\s*$")
+
+
 def _check_readable(name: str, data: bytes) -> None:
     """Parses the upload the way indexing will, before it goes into seeds/: a binary .txt, a
-    corrupt PDF or a docx with no text is refused with the reader's one-line reason."""
+    corrupt PDF or a docx with no text is refused with the reader's one-line reason
+    ("x.txt not added: it looks like a binary file ...")."""
     with tempfile.TemporaryDirectory() as tmp:
         probe = Path(tmp) / name
         probe.write_bytes(data)
         try:
             read_source(probe, name)
         except SourceError as exc:
-            raise SourceError(f"{exc}: not added") from None
+            reason = _SEEDS_ADVICE.sub("", str(exc).removeprefix(f"{name}: ")).strip()
+            raise SourceError(f"{name} not added: {reason}") from None
 
 
 def _sha256(path: Path) -> str:
@@ -59,9 +67,10 @@ def add_upload(seeds_dir: Path, upload: Path, original_name: str, max_mb: float)
     name = safe_upload_name(original_name)
     data = upload.read_bytes()
     if len(data) > max_mb * 1024 * 1024:
-        raise SourceError(f"{name} is larger than {max_mb:g} MB (QA_MAX_UPLOAD_MB): not added")
+        raise SourceError(f"{name} not added: it is larger than {max_mb:g} MB "
+                          "(QA_MAX_UPLOAD_MB)")
     if not data.strip():
-        raise SourceError(f"{name} is empty: not added")
+        raise SourceError(f"{name} not added: the file is empty")
     _check_readable(name, data)
     digest = hashlib.sha256(data).hexdigest()
     seeds_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,13 +207,16 @@ class Store:
         return [_to_chunk(i, d, m) for i, d, m in
                 zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
 
-    def query(self, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
+    def query(self, embedding: np.ndarray, n: int, sources: Collection[str] | None = None
+              ) -> list[tuple[Chunk, float]]:
         """Nearest chunks with their cosine similarity, best first. (Chroma returns fewer when the
-        index holds fewer than `n`: no count() round trip per question.)"""
-        if n <= 0:
+        index holds fewer than `n`: no count() round trip per question.) `sources`: only chunks
+        of these files (Chroma's `where` on the `source` metadata); None: all."""
+        if n <= 0 or (sources is not None and not sources):
             return []
+        where = None if sources is None else {"source": {"$in": sorted(sources)}}
         got = self._call(self._chunks.query, query_embeddings=[embedding.tolist()], n_results=n,
-                         include=["documents", "metadatas", "distances"])
+                         where=where, include=["documents", "metadatas", "distances"])
         return [(_to_chunk(i, d, m), 1.0 - float(dist)) for i, d, m, dist in zip(
             got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
             strict=True)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,13 +39,16 @@ class Bm25Index:
         self._stemmer = Stemmer.Stemmer("english")
         self._bm25 = bm25s.BM25()
         self._vocab: dict[str, int] = {}
+        self._masks: dict[frozenset[str], np.ndarray] = {}
         if chunks:
             tokens = bm25s.tokenize([c.text for c in chunks], stopwords="en",
                                     stemmer=self._stemmer, show_progress=False)
             self._vocab = tokens.vocab
             self._bm25.index(tokens, show_progress=False)
 
-    def search(self, query: str, n: int) -> list[Ranked]:
+    def search(self, query: str, n: int, sources: Collection[str] | None = None) -> list[Ranked]:
+        """The `n` best chunks for `query`; with `sources`, only chunks of those files are
+        ranked (the others score 0 before ranking, as Chroma's `where` leaves them out)."""
         import bm25s
 
         if not self.chunks:
@@ -56,8 +59,22 @@ class Bm25Index:
         if not ids:
             return []
         scores = self._bm25.get_scores(ids)
+        if sources is not None:
+            scores = np.where(self._mask(sources), scores, 0.0)
         order = np.argsort(-scores, kind="stable")[: min(n, len(self.chunks))]
         return [Ranked(self.chunks[i], r) for r, i in enumerate(order) if scores[i] > 0]
+
+    def _mask(self, sources: Collection[str]) -> np.ndarray:
+        """Per chunk, whether it belongs to one of `sources` (kept per scope: a chat asks many
+        questions of one scope)."""
+        key = frozenset(sources)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = np.array([c.source in key for c in self.chunks], dtype=bool)
+            if len(self._masks) > 64:
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
 
 
 class Retriever:
@@ -81,18 +98,22 @@ class Retriever:
             return self._bm25
 
     def retrieve(self, texts: Sequence[str], vectors: Sequence[np.ndarray],
-                 top_k: int | None = None, bm25: Bm25Index | None = None) -> list[Passage]:
+                 top_k: int | None = None, bm25: Bm25Index | None = None,
+                 sources: Collection[str] | None = None) -> list[Passage]:
         """Fuses one vector ranking per vector and one BM25 ranking per text; best first. `bm25`:
-        the index to use if the caller already has the current one."""
+        the index to use if the caller already has the current one. `sources`: search only the
+        chunks of these files (a metadata filter on both sides, so the `top_k` are all in scope);
+        None searches everything."""
         k = top_k or self.top_k
         depth = max(3 * k, 20)
-        rankings = [self.vector_search(v, depth) for v in vectors]
+        rankings = [self.vector_search(v, depth, sources) for v in vectors]
         bm25 = bm25 if bm25 is not None else self.bm25()
-        rankings += [bm25.search(t, depth) for t in texts]
+        rankings += [bm25.search(t, depth, sources) for t in texts]
         return fuse(rankings, k)
 
-    def vector_search(self, vector: np.ndarray, n: int) -> list[Ranked]:
-        return [Ranked(c, r) for r, (c, _sim) in enumerate(self.store.query(vector, n))]
+    def vector_search(self, vector: np.ndarray, n: int,
+                      sources: Collection[str] | None = None) -> list[Ranked]:
+        return [Ranked(c, r) for r, (c, _sim) in enumerate(self.store.query(vector, n, sources))]
 
 
 def fuse(rankings: Sequence[Sequence[Ranked]], k: int) -> list[Passage]:
