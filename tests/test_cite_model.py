@@ -483,3 +483,14 @@ def test_an_entailment_judge_decides_but_never_for_a_missing_name() -> None:
     macron = cite_model_answer("What did Macron say?", "Macron said the talks are in Istanbul [1].",
                                PASSAGES, entailment=always)
     assert not macron.supported and always.seen == []  # no span names Macron: nothing to ask
+
+
+def test_a_sentence_that_only_restates_the_question_is_not_supported() -> None:
+    # Qwen2.5-1.5B on an unanswerable question (bench/bench_model.py, eval/other/b1a1): it cited a
+    # span holding every word of its sentence, and the sentence answers nothing.
+    question = "Where did Putin propose holding the direct talks with Ukraine?"
+    a = cite_model_answer(question, "Putin proposed holding the direct talks with Ukraine [1].",
+                          PASSAGES)
+    assert not a.supported and a.text == NO_ANSWER and a.citations == []
+    answered = cite_model_answer(question, "Putin proposed holding them in Istanbul [1].", PASSAGES)
+    assert answered.supported and "Istanbul" in answered.citations[0].quote

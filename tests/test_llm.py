@@ -22,7 +22,7 @@ from test_cite_model import PASSAGES, SOURCE, TEXT
 from qa.config import REPO_ROOT, Settings
 from qa.errors import ConfigError, ModelError
 from qa.model.cite import CANNOT_ANSWER, NOT_SUPPORTED_NOTICE, UNSUPPORTED_TAG
-from qa.model.client import ChatModel, condense
+from qa.model.client import ANSWER_TOKENS, QUESTION_TOKENS, ChatModel, condense
 from qa.model.generate import ModelAnswerer, answer_messages, generate, generate_stream
 from qa.prompts import Message, load_prompt, parse_prompt, render_prompt
 from qa.types import NO_ANSWER, Answer, Chunk, Passage
@@ -72,6 +72,7 @@ def test_complete_sends_a_chat_completion_request(server: FakeOpenAI, model: Cha
     (request,) = server.requests
     assert request.path == "/v1/chat/completions"
     assert request.body["model"] == "fake-model" and request.stream is False
+    assert request.body["max_tokens"] == ANSWER_TOKENS  # a small model that loops stops there
     assert request.messages == [{"role": "system", "content": "Be brief."},
                                 {"role": "user", "content": "Hi"}]
     assert request.headers["Authorization"] == f"Bearer {KEY}"  # the key goes to its endpoint only
@@ -81,6 +82,7 @@ def test_stream_yields_the_pieces_as_sent(server: FakeOpenAI, model: ChatModel) 
     server.enqueue(Reply("Talks in Istanbul [1].", chunks=["Talks ", "in Istan", "bul [1]", "."]))
     assert list(model.stream([Message("user", "Where?")])) == ["Talks ", "in Istan", "bul [1]", "."]
     assert server.requests[0].stream is True
+    assert server.requests[0].body["max_tokens"] == ANSWER_TOKENS
 
 
 def test_without_a_key_a_placeholder_is_sent(server: FakeOpenAI) -> None:
@@ -230,6 +232,7 @@ def test_condense_rewrites_a_follow_up(server: FakeOpenAI, model: ChatModel) -> 
     assert "understood without the\nconversation" in system["content"]
     assert "<earlier_questions>\n1. What did Putin propose?\n</earlier_questions>" in user["content"]
     assert "Last question: Where would they be held?" in user["content"]
+    assert server.requests[0].body["max_tokens"] == QUESTION_TOKENS  # one line, not an essay
 
 
 def test_condense_without_history_makes_no_call(server: FakeOpenAI, model: ChatModel) -> None:

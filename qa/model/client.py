@@ -29,6 +29,8 @@ __all__ = ["ChatModel", "condense"]
 
 _NO_KEY = "sk-no-key-required"  # local servers ignore the key, but the openai client wants one
 _MAX_DETAIL = 160
+ANSWER_TOKENS = 400  # an answer is one to three sentences; a small model that loops stops here
+QUESTION_TOKENS = 80  # a rewritten follow-up question is one line
 
 
 class ChatModel:
@@ -47,12 +49,13 @@ class ChatModel:
     def __repr__(self) -> str:
         return f"ChatModel(model={self.model!r}, endpoint={self.endpoint!r})"
 
-    def complete(self, messages: Sequence[Message]) -> str:
-        """The model's whole reply to `messages`. Raises `ModelError`."""
+    def complete(self, messages: Sequence[Message], *, max_tokens: int = ANSWER_TOKENS) -> str:
+        """The model's whole reply to `messages`, at most `max_tokens` long (a small local model
+        can repeat itself until its context is full). Raises `ModelError`."""
         llm = self._client()
         chat = _to_chat_messages(messages)
         try:
-            response = llm.chat(chat)
+            response = llm.chat(chat, max_tokens=max_tokens)
             text = response.message.content
         except Exception as exc:  # noqa: BLE001 - every failure of the endpoint becomes ModelError
             raise self._error(exc) from None
@@ -60,14 +63,15 @@ class ChatModel:
             raise ModelError(f"model endpoint {self.endpoint} failed: the reply was empty")
         return text
 
-    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
-        """The model's reply as it is written, piece by piece. Raises `ModelError` while iterating,
-        also when the reply ends up empty."""
+    def stream(self, messages: Sequence[Message], *, max_tokens: int = ANSWER_TOKENS
+               ) -> Iterator[str]:
+        """The model's reply as it is written, piece by piece, at most `max_tokens` long. Raises
+        `ModelError` while iterating, also when the reply ends up empty."""
         llm = self._client()
         chat = _to_chat_messages(messages)
         seen_text = seen_chunk = False
         try:
-            for response in llm.stream_chat(chat):
+            for response in llm.stream_chat(chat, max_tokens=max_tokens):
                 seen_chunk = True
                 delta = response.delta
                 if not isinstance(delta, str):
@@ -180,7 +184,7 @@ def condense(
         history="\n".join(f"{i}. {h}" for i, h in enumerate(earlier, 1)),
         question=question,
     )
-    reply = model.complete(messages)
+    reply = model.complete(messages, max_tokens=QUESTION_TOKENS)
     standalone = _clean_question(reply)
     if not standalone:
         raise ModelError(

@@ -9,7 +9,9 @@ sentence's answer to it. A span supports the claim when (`Verdict.supports`):
    counts under its people, capital or seat of power ("Kremlin" for Russia, `qa.offline.aliases`);
 2. at least NEW_MIN of its new words are in the span: the fact the sentence adds, not only the words
    it shares with the question ("Putin proposed a prisoner exchange" is not supported by "Putin
-   proposed talks");
+   proposed talks"); a sentence that adds nothing, only restating the question ("The construction
+   company will build the tram line" for "Which construction company will build the tram line?"),
+   answers nothing and is supported by no span;
 3. at least SUPPORT of all its weighted words are in the span, and at least PLAIN_MIN of its ordinary
    (not name, not number) words: names alone do not make support.
 
@@ -134,7 +136,8 @@ class Verdict:
 
     score: float  # weighted share of the claim's words in the span, 0..1 (PLAIN_MIN applied)
     complete: bool  # every name and number of the claim is in the span
-    new_share: float  # share of the claim's new words in the span (1.0 when it adds none)
+    new_share: float  # share of the claim's new words in the span (0.0 when it adds none: a
+                      # sentence that only restates the question answers nothing)
     hit: frozenset[str]  # the claim's words the span holds
     missing: tuple[str, ...]  # the names and numbers it lacks, as the claim writes them
 
@@ -208,7 +211,7 @@ def verdict(claim: Claim, span: str) -> Verdict:
         if plain_share < PLAIN_MIN:
             score = min(score, plain_share)
     new_total = sum(claim.weights[t] for t in claim.new)
-    new_share = sum(claim.weights[t] for t in claim.new & hit) / new_total if new_total else 1.0
+    new_share = sum(claim.weights[t] for t in claim.new & hit) / new_total if new_total else 0.0
     return Verdict(score, not missing, new_share, frozenset(hit), tuple(missing))
 
 
