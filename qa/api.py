@@ -75,6 +75,7 @@ class Engine:
         self._lexicon: tuple[Bm25Index, Lexicon] | None = None
         self._seen_files: tuple | None = None  # file signatures of seeds/ at the last check
         self._index_lock = threading.Lock()
+        self._judge_lock = threading.Lock()  # loading the reader model, once
         self._bulk: list[BulkEmbedder] = []
         self._judge = judge
         self._judge_tried = judge is not None or settings.judge == "off"
@@ -361,7 +362,7 @@ class Engine:
         if self.answer_model.judge is None:  # never fitted with a reader: nothing to ask it
             return None
         if not self._judge_tried:
-            with self._index_lock:
+            with self._judge_lock:  # not the index lock: an update may hold that for minutes
                 if not self._judge_tried:
                     try:
                         self._judge = judge_from_settings(self.settings)
