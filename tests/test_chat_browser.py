@@ -24,15 +24,12 @@ from qa.types import Answer
 playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytest_plugins = ["ui_fixtures"]  # browser
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"  # git-ignored
 AXE = HERE / "vendor" / "axe-core" / "axe.min.js"  # axe-core 4.14.1, MPL-2.0: see its README.md
 AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-default-apps", "--disable-sync",
-                 "--no-first-run", "--disable-features=Translate,OptimizationHints,MediaRouter"]
 TIMEOUT = 30_000  # ms
 DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -79,16 +76,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[App]:  #
         yield App(url, seeds)
     finally:
         blocks.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[playwright.Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @dataclass

@@ -18,16 +18,12 @@ from gradio_client import Client
 playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-pytest_plugins = ["ui_fixtures"]  # chat_server, chat_launcher, writable_app
+pytest_plugins = ["ui_fixtures"]  # chat_server, chat_launcher, writable_app, browser
 if TYPE_CHECKING:
     from ui_fixtures import ChatServer, InProcessApp
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # git-ignored
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-default-apps", "--disable-sync",
-                 "--no-first-run", "--disable-features=Translate,OptimizationHints,MediaRouter"]
 TIMEOUT = 30_000  # ms
 
 # Installed before any page script: records every text the streaming answer showed.
@@ -67,16 +63,6 @@ class Page:
         path = ARTIFACTS / name
         self.page.screenshot(path=str(path), animations="disabled")
         return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[playwright.Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

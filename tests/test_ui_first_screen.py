@@ -7,7 +7,6 @@ and dark) and shows its closest passages, each opening its place in the source. 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,16 +17,12 @@ from qa.app.suggest import Suggester
 playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-pytest_plugins = ["ui_fixtures"]  # writable_app
+pytest_plugins = ["ui_fixtures"]  # writable_app, browser
 if TYPE_CHECKING:
     from ui_fixtures import InProcessApp
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # git-ignored
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-default-apps", "--disable-sync",
-                 "--no-first-run", "--disable-features=Translate,OptimizationHints,MediaRouter"]
 TIMEOUT = 60_000  # ms: the first load may still be checking the suggestions
 LAPTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -55,16 +50,6 @@ CONTRAST = """(el) => {
   const [l1, l2] = [lum(seen), lum(bg.slice(0, 3))];
   return (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[playwright.Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,10 @@ OFFLINE_ENV = {
     "ANONYMIZED_TELEMETRY": "False",
     "QA_BACKEND": "extractive",
 }
+CHROMIUM = "/usr/bin/chromium"  # Debian's, driven by playwright
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-default-apps", "--disable-sync",
+                 "--no-first-run", "--disable-features=Translate,OptimizationHints,MediaRouter"]
 START_TIMEOUT = 180  # seconds: a cold start imports torch and embeds the article
 
 
@@ -153,3 +158,15 @@ def writable_app(tmp_path: Path, embedder) -> Iterator[InProcessApp]:  # type: i
         yield InProcessApp(url, seeds, engine)
     finally:
         app.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for one test module (a `playwright.sync_api.Browser`)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
