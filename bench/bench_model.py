@@ -14,6 +14,9 @@ article, eval/other, eval/sealed_docs; bench/library.py). Per set and backend:
 - fallbacks: answers where the model failed and the extractive answer was shown instead;
 - latency of `answer_stream`: time to the first piece of text and to the checked Answer.
 
+`--judge` (QA_JUDGE; default auto, as shipped): with the reader model installed, the offline
+answerer reads with it and the model path checks each cited span with it (`qa.model.cite`).
+
     .venv/bin/python bench/bench_model.py --limit 20          # both backends, the default sets
     .venv/bin/python bench/bench_model.py --backend openai --limit 20 \
         --answer-prompt prompts/variants/short.md          # another answer prompt
@@ -164,6 +167,9 @@ def main() -> None:
                     help="another answer prompt to measure instead of prompts/answer.md "
                          "(e.g. prompts/variants/short.md)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--judge", choices=["auto", "local", "off"], default="auto",
+                    help="the reader model (QA_JUDGE): it reads for the offline answerer and "
+                         "checks the model's citations; auto (as shipped) uses it if installed")
     ap.add_argument("--unanswerable", action="store_true",
                     help="only the unanswerable cases of each set (the bar: none gets a "
                          "supported sentence)")
@@ -205,7 +211,7 @@ def main() -> None:
                         continue
                     settings = Settings.from_env().with_(
                         seeds_dir=folder, index_dir=folder.with_name(folder.name + "-index"),
-                        backend=backend, judge="off", prompts_dir=prompts, timeout=600.0,
+                        backend=backend, judge=args.judge, prompts_dir=prompts, timeout=600.0,
                         base_url=server.base_url if server else "", model=model_name or "none",
                         api_key="")
                     engine = Engine(settings, Store.open(settings.index_dir, ""), embedder)

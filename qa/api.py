@@ -91,7 +91,8 @@ class Engine:
         # QA_BACKEND=openai: a model writes the answer (checked by qa.model.cite); on any model
         # failure the extractive answer is given instead, with a notice that says why.
         self._model = None if settings.backend != "openai" else ModelAnswerer(
-            settings, retrieve=lambda q: self.retrieve(q)[0], fallback=self._answer_extractive)
+            settings, retrieve=lambda q: self.retrieve(q)[0], fallback=self._answer_extractive,
+            reader=self.reader)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None,
@@ -333,7 +334,7 @@ class Engine:
         return ModelAnswerer(
             self.settings, model=self._model.model,
             retrieve=lambda q: self._retrieve(q, (), scope)[0],
-            fallback=lambda q, h: self._answer_extractive(q, h, scope))
+            fallback=lambda q, h: self._answer_extractive(q, h, scope), reader=self.reader)
 
     def _answer_extractive(self, question: str, history: list[str],
                            scope: frozenset[str] | None = None) -> Answer:
@@ -357,10 +358,16 @@ class Engine:
         return result
 
     def judge(self) -> Judge | None:
-        """The reader model (QA_JUDGE), loaded once; None when off or when it cannot be had (then
-        `_judge_notice` says why, and answers carry it)."""
+        """The reader model for the extractive answerer: `reader()`, if the answer model was
+        fitted with one."""
         if self.answer_model.judge is None:  # never fitted with a reader: nothing to ask it
             return None
+        return self.reader()
+
+    def reader(self) -> Judge | None:
+        """The reader model (QA_JUDGE), loaded once; None when off or when it cannot be had (then
+        `_judge_notice` says why, and extractive answers carry it). Model answers use it to check
+        their citations."""
         if not self._judge_tried:
             with self._judge_lock:  # not the index lock: an update may hold that for minutes
                 if not self._judge_tried:

@@ -459,13 +459,19 @@ class FakeEntailment:
 
     name = "fake"
 
-    def __init__(self, verdict: float) -> None:
+    def __init__(self, verdict: float, answers: float = 1.0) -> None:
         self.verdict = verdict
+        self.answering = answers
         self.seen: list[tuple[str, str, str]] = []
+        self.asked: list[tuple[str, str]] = []
 
     def entailment(self, question: str, pairs: Sequence[EntailmentPair]) -> list[float]:
         self.seen.extend((question, p.sentence, p.span) for p in pairs)
         return [self.verdict] * len(pairs)
+
+    def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
+        self.asked.extend((question, s) for s in sentences)
+        return [self.answering] * len(sentences)
 
 
 def test_an_entailment_judge_decides_but_never_for_a_missing_name() -> None:
@@ -483,6 +489,26 @@ def test_an_entailment_judge_decides_but_never_for_a_missing_name() -> None:
     macron = cite_model_answer("What did Macron say?", "Macron said the talks are in Istanbul [1].",
                                PASSAGES, entailment=always)
     assert not macron.supported and always.seen == []  # no span names Macron: nothing to ask
+
+
+def test_with_a_judge_true_sentences_that_do_not_answer_are_refused() -> None:
+    # Qwen2.5-1.5B on unanswerable questions (BENCHMARKS.md, issue 15): true sentences, each
+    # exactly its span, none saying what was asked.
+    raw = "Putin proposed talks in Istanbul [1]. Trump praised the development [4]."
+    beside = FakeEntailment(0.9, answers=0.2)
+    a = cite_model_answer("Who will mediate the talks?", raw, PASSAGES, entailment=beside)
+    assert not a.supported and a.text == NO_ANSWER and a.citations == []
+    assert "found none that states the answer" in a.notice
+    assert [s for _, s in beside.asked] == ["Putin proposed talks in Istanbul.",
+                                            "Trump praised the development."]
+
+    answering = FakeEntailment(0.9, answers=0.8)
+    b = cite_model_answer("Where were talks proposed?", raw, PASSAGES, entailment=answering)
+    assert b.supported and b.notice == ""
+    assert len(answering.asked) == 1  # the first supported sentence answers: no more questions
+
+    unjudged = cite_model_answer("Who will mediate the talks?", raw, PASSAGES)
+    assert unjudged.supported  # without a judge: the lexical rule alone, as before
 
 
 def test_a_sentence_that_only_restates_the_question_is_not_supported() -> None:

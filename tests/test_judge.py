@@ -127,6 +127,22 @@ def test_the_local_judge_prefers_the_sentence_that_answers(local_judge) -> None:
     assert istanbul > erdogan
 
 
+@pytest.mark.slow
+@needs_model
+def test_the_local_judge_checks_a_generated_sentence_against_its_span(local_judge) -> None:  # type: ignore[no-untyped-def]
+    from qa.model.support import EntailmentPair
+
+    span = ("The backup job runs every night at 01:30 and copies the file server to the off-site "
+            "store.")
+    says, denies = local_judge.entailment("When does the backup job run?", [
+        EntailmentPair("The backup runs nightly at 01:30.", span),
+        EntailmentPair("The backup job runs once a month.", span)])
+    assert says > 0.5 > denies
+    answers, beside = local_judge.answers("How long are copies kept?", [
+        "Copies are kept for 30 days.", "Restores are requested through the service desk."])
+    assert answers > 0.5 > beside
+
+
 # --- the answerer with the reader ------------------------------------------------------------------
 # The shipped answer model has no reader weights yet (see BENCHMARKS.md, issue 14): these are the
 # ones training/fit_judge.py gave on 240 fitting cases, passed in as the tests' own model.

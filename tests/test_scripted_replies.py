@@ -17,6 +17,7 @@ the API key is never printed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -28,7 +29,8 @@ from fake_openai import FakeOpenAI, Reply, Request, grounded_responder
 from test_planted import TALKS_UPDATE, source_number
 
 from qa.config import Settings
-from qa.model.cite import NOT_SUPPORTED_NOTICE, PLANTED_TAG, UNSUPPORTED_TAG
+from qa.model.cite import NOT_ANSWERING_NOTICE, NOT_SUPPORTED_NOTICE, PLANTED_TAG, UNSUPPORTED_TAG
+from qa.offline.judge import local_judge_installed
 from qa.types import NO_ANSWER, Answer
 
 KEY = "sk-test-scripted-91b7e0-SECRET-never-print"
@@ -227,3 +229,34 @@ def test_the_key_is_never_printed(server: FakeOpenAI, seeds_dir: Path,
     assert "Istanbul [1]" in outputs[0] and "Istanbul [1]" in outputs[3]
     assert "warning: talks_update.md, line 4" in outputs[4]
     assert "HTTP 401" in outputs[5]  # the fallback says why, without the key
+
+
+# --- with the reader model checking the citations ----------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.skipif(not local_judge_installed(), reason="the reader model's packages are not installed")
+def test_with_the_reader_a_true_sentence_beside_the_question_is_refused(  # type: ignore[no-untyped-def]
+        server: FakeOpenAI, engine, embedder) -> None:
+    """Qwen2.5-1.5B's failure on unanswerable questions (BENCHMARKS.md, issue 15): a sentence the
+    source states word for word, that does not say what was asked. The real reader model, behind
+    the Engine's own loader, decides; the right answer still passes."""
+    from qa.api import Engine
+
+    settings = dataclasses.replace(engine.settings, judge="local")
+    reading = Engine(settings, engine.store, embedder)
+    true_beside = (f"Zelenskyy insisted that any negotiations must be preceded by a full, reliable "
+                   f"ceasefire [{{}}].")
+
+    def beside(r: Request) -> Reply:
+        return Reply(true_beside.format(source_number(r, "reliable ceasefire")))
+
+    a = ask(reading, server, beside, question="Who will pay for rebuilding the bridges?")
+    check(reading, a)
+    assert not a.supported and NOT_ANSWERING_NOTICE in a.notice
+    assert a.closest  # the refusal still shows what came nearest
+    lexical = ask(engine, server, beside, question="Who will pay for rebuilding the bridges?")
+    assert lexical.supported  # the reader is what refused it: the lexical rule passes it
+
+    right = ask(reading, server, lambda r: Reply(f"{RIGHT} [{source_number(r, 'Istanbul.')}]."),
+                stream=True)
+    check(reading, right)
+    assert right.supported and right.citations[0].quote == ISTANBUL_SPAN

@@ -11,9 +11,11 @@ Pure: no I/O, no model, no index. Everything a model writes is treated as a clai
    date and quantity of the sentence is in the span (aliases allowed: "Kremlin" for Russia), so is
    the fact it adds to the question, and enough of its other words. Overlap alone is not enough:
    "Macron said the talks would be in Istanbul" is not supported by the Istanbul sentence. An
-   optional `similarity(claim, source)` (embedding cosine mapped to 0..1, say) or `entailment`
-   judge (a model reading sentence and span together: the hook, not implemented here) can vouch
-   for paraphrases, never for a name or number the span lacks.
+   optional `similarity(claim, source)` (embedding cosine mapped to 0..1, say) can vouch for
+   paraphrases, never for a name or number the span lacks. With an `entailment` judge (the reader
+   model of `qa.offline.judge`, reading sentence and span together) the judge decides instead of
+   the share of words: a span supports a sentence when it holds the sentence's names and numbers
+   and the judge says it states it.
    A citation that does not support its sentence is dropped.
 4. Markers are hints, not trusted: a sentence with no marker, or none that supports it, is aligned
    to the span of all the passages that supports it best, by the same rule (`Sentence.rescued`,
@@ -27,6 +29,10 @@ Pure: no I/O, no model, no index. Everything a model writes is treated as a clai
    numbers run 1..n in order of first use.
 7. A refusal (the fixed phrase of the prompt, or a sentence that says the sources do not answer),
    or an answer in which no sentence is supported, gives `supported=False` and `NO_ANSWER`.
+8. With an `entailment` judge, a supported sentence must also answer: if the judge says that none
+   of the supported sentences states the answer to the question (true sentences beside the point,
+   "The rocket had one failure in 2022" for "What caused the failure?"), the answer is refused
+   like one with no supported sentence, and its notice says why.
 """
 
 from __future__ import annotations
@@ -71,6 +77,12 @@ PLANTED_TAG = "[warning: planted instruction]"
 NOT_SUPPORTED_NOTICE = (
     "the model's answer is not shown: none of its sentences is supported by the source it cites"
 )
+NOT_ANSWERING_NOTICE = (
+    "the model's answer is not shown: its sentences are in the sources, but the reader model "
+    "found none that states the answer to the question"
+)
+ANSWERS = 0.25  # the judge's P(a sentence states the answer) from which it does: its raw P(yes)
+# runs low; at 0.25 it keeps 87 % of right sentences (training/judge_threshold.py, BENCHMARKS.md)
 
 KEEP = 0.3  # a cited span is considered when it covers at least this share of the claim
 ADD = 0.25  # a further citation of the same sentence must add this share of the claim's words
@@ -183,6 +195,9 @@ def cite_model_answer(
     if not any(s.supported for s in sentences):
         notice = "; ".join(n for n in (warned, NOT_SUPPORTED_NOTICE) if n)
         return no_answer(question, standalone, "openai", notice)
+    if entailment is not None and not _answers(claims, sentences, checker):
+        notice = "; ".join(n for n in (warned, NOT_ANSWERING_NOTICE) if n)
+        return no_answer(question, standalone, "openai", notice)
     return Answer(
         question=question,
         text="".join(pieces).strip(),
@@ -231,6 +246,18 @@ def _render(text: str, refs: list[int], tag: str) -> str:
     if stop:
         return f"{text[: stop.start()].rstrip()} {suffix}{stop.group(1)}"
     return f"{text} {suffix}"
+
+
+def _answers(claims: Sequence[MarkedSentence], sentences: Sequence[Sentence],
+             checker: _Checker) -> bool:
+    """The judge finds a supported sentence that states the answer (asked in order, until one
+    does: most answers say it in their first sentence)."""
+    assert checker.entailment is not None
+    for claim, sentence in zip(claims, sentences, strict=True):
+        if sentence.supported and checker.entailment.answers(
+                checker.question, [claim.text])[0] >= ANSWERS:
+            return True
+    return False
 
 
 def _is_refusal_claim(claim: MarkedSentence) -> bool:

@@ -12,15 +12,25 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypedDict
 
 from qa.config import Settings
-from qa.errors import ModelError
-from qa.model.cite import CANNOT_ANSWER, Similarity, cite_model_answer
+from qa.errors import JudgeError, ModelError
+from qa.model.cite import CANNOT_ANSWER, EntailmentJudge, cite_model_answer
 from qa.model.client import ChatModel, condense
 from qa.prompts import Message, render_prompt
 from qa.types import Answer, Passage, no_answer
 
 __all__ = ["ModelAnswerer", "answer_messages", "format_sources", "generate", "generate_stream"]
+
+class _How(TypedDict):
+    """How `generate` and `generate_stream` are called besides the question and passages."""
+
+    model: ChatModel
+    prompts_dir: Path
+    standalone_question: str
+    entailment: EntailmentJudge | None
+
 
 _TAG = re.compile(r"<(/?)(\s*)(sources?|earlier_questions)\b", re.IGNORECASE)
 
@@ -58,13 +68,14 @@ def generate_stream(
     model: ChatModel,
     prompts_dir: Path,
     standalone_question: str = "",
-    similarity: Similarity | None = None,
+    entailment: EntailmentJudge | None = None,
 ) -> Iterator[str | Answer]:
     """Yields the model's text as it arrives, then the checked `Answer` (always last).
 
     The streamed text is the model's own, unchecked; the final `Answer.text` is what to keep (it
     drops invented markers, renumbers, and marks unsupported sentences). With no passages the
-    model is not called and the only item is an unsupported `Answer`. Raises `ModelError`.
+    model is not called and the only item is an unsupported `Answer`. `entailment`: the reader
+    model, to check each sentence against its span (see `qa.model.cite`). Raises `ModelError`.
     """
     standalone = standalone_question or question
     if not passages:
@@ -75,13 +86,7 @@ def generate_stream(
     for delta in model.stream(messages):
         pieces.append(delta)
         yield delta
-    yield cite_model_answer(
-        question,
-        "".join(pieces),
-        passages,
-        standalone_question=standalone,
-        similarity=similarity,
-    )
+    yield _cite(question, "".join(pieces), passages, standalone, entailment)
 
 
 def generate(
@@ -91,16 +96,29 @@ def generate(
     model: ChatModel,
     prompts_dir: Path,
     standalone_question: str = "",
-    similarity: Similarity | None = None,
+    entailment: EntailmentJudge | None = None,
 ) -> Answer:
     """The checked `Answer` without streaming (one non-streaming request). Raises `ModelError`."""
     standalone = standalone_question or question
     if not passages:
         return no_answer(question, standalone, "openai")
     raw = model.complete(answer_messages(standalone, passages, prompts_dir))
-    return cite_model_answer(
-        question, raw, passages, standalone_question=standalone, similarity=similarity
-    )
+    return _cite(question, raw, passages, standalone, entailment)
+
+
+def _cite(question: str, raw: str, passages: Sequence[Passage], standalone: str,
+          entailment: EntailmentJudge | None) -> Answer:
+    """The cite step, with the reader model if there is one; if the reader fails, the lexical
+    rule alone, and the answer's notice says so."""
+    if entailment is not None:
+        try:
+            return cite_model_answer(question, raw, passages, standalone_question=standalone,
+                                     entailment=entailment)
+        except JudgeError as exc:
+            answer = cite_model_answer(question, raw, passages, standalone_question=standalone)
+            note = f"{exc}; the citations were checked without the reader model"
+            return replace(answer, notice="; ".join(n for n in (answer.notice, note) if n))
+    return cite_model_answer(question, raw, passages, standalone_question=standalone)
 
 
 class ModelAnswerer:
@@ -108,7 +126,9 @@ class ModelAnswerer:
 
     `retrieve(standalone_question)` gives the passages (best first); `fallback(question, history)`
     gives the extractive answer, used when the model fails: that answer then carries a `notice`
-    naming the endpoint and the cause. Thread-safe as long as `retrieve` and `fallback` are.
+    naming the endpoint and the cause. `reader()` gives the reader model that checks citations
+    (`qa.offline.judge`; None: the lexical rule alone); it is asked on each answer, so a model
+    loaded on first use is picked up. Thread-safe as long as the collaborators are.
     """
 
     def __init__(
@@ -118,13 +138,13 @@ class ModelAnswerer:
         retrieve: Callable[[str], Sequence[Passage]],
         fallback: Callable[[str, list[str]], Answer],
         model: ChatModel | None = None,
-        similarity: Similarity | None = None,
+        reader: Callable[[], EntailmentJudge | None] = lambda: None,
     ) -> None:
         self.settings = settings
         self.model = model or ChatModel(settings)
         self._retrieve = retrieve
         self._fallback = fallback
-        self._similarity = similarity
+        self.reader = reader
 
     def __repr__(self) -> str:
         return f"ModelAnswerer({self.model!r})"
@@ -133,14 +153,7 @@ class ModelAnswerer:
         """The checked model answer (one non-streaming request), or the extractive fallback."""
         try:
             standalone = self._condense(question, history)
-            return generate(
-                question,
-                self._retrieve(standalone),
-                model=self.model,
-                prompts_dir=self.settings.prompts_dir,
-                standalone_question=standalone,
-                similarity=self._similarity,
-            )
+            return generate(question, self._retrieve(standalone), **self._how(standalone))
         except ModelError as exc:
             return self._fall_back(question, history, exc)
 
@@ -149,16 +162,14 @@ class ModelAnswerer:
         even half way, the last item is the extractive answer with a `notice`."""
         try:
             standalone = self._condense(question, history)
-            yield from generate_stream(
-                question,
-                self._retrieve(standalone),
-                model=self.model,
-                prompts_dir=self.settings.prompts_dir,
-                standalone_question=standalone,
-                similarity=self._similarity,
-            )
+            yield from generate_stream(question, self._retrieve(standalone),
+                                       **self._how(standalone))
         except ModelError as exc:
             yield self._fall_back(question, history, exc)
+
+    def _how(self, standalone: str) -> _How:
+        return _How(model=self.model, prompts_dir=self.settings.prompts_dir,
+                    standalone_question=standalone, entailment=self.reader())
 
     def close(self) -> None:
         self.model.close()

@@ -87,15 +87,20 @@ _OPENERS = frozenset(
 
 
 class EntailmentJudge(Protocol):
-    """The hook for a model-based check: a model that reads a sentence and a source span together
-    and says how likely the span states the sentence (the reader model of `qa.offline.judge`
-    could serve; no model call is made here). Given to `cite_model_answer`, it decides rules 2
-    and 3; rule 1 (names and numbers) still applies to every span it is shown."""
+    """A model that reads a sentence and a source span together and says how likely the span
+    states the sentence, and how likely a sentence states the answer to the question (the reader
+    model of `qa.offline.judge` is one; no model call is made here). Given to
+    `cite_model_answer`, it decides rules 2 and 3; rule 1 (names and numbers) still applies to
+    every span it is shown."""
 
     name: str
 
     def entailment(self, question: str, pairs: Sequence[EntailmentPair]) -> list[float]:
         """P(the span states the sentence), for each pair, in order."""
+        ...
+
+    def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
+        """P(the sentence states the answer to the question), for each sentence, in order."""
         ...
 
 

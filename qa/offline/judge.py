@@ -5,7 +5,11 @@ It writes one token; the probability is P(yes) / (P(yes) + P(no)) from the token
 log-probabilities (any casing and leading space of "yes"/"no" counts). The prompt is
 `prompts/judge.md`, question first, so that the shared beginning is computed once per question.
 
-Two ways to run it, both behind `Judge.probabilities(question, pairs)`:
+The same model also checks a generated answer (`qa.model.cite`): `entailment(question, pairs)` asks
+whether a source span states a sentence (`prompts/entails.md`), and `answers(question, sentences)`
+whether a sentence states the answer (`prompts/judge.md` again). Every check is one yes/no token.
+
+Two ways to run it, both behind the `Judge` protocol:
 - `LocalJudge`: llama.cpp in-process (`xllamacpp.Server`) on the GGUF of `qa.offline.weights`,
   memory-mapped, loaded once per process, one request at a time;
 - `EndpointJudge`: the same request to an OpenAI-compatible endpoint that returns logprobs
@@ -49,6 +53,43 @@ class Judge(Protocol):
         """P(the sentence states the answer) for each pair, in order."""
         ...
 
+    def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
+        """P(the sentence states the answer) for each sentence read alone."""
+        ...
+
+    def entailment(self, question: str, pairs: Sequence[Checked]) -> list[float]:
+        """P(the span states the sentence) for each pair, in order."""
+        ...
+
+
+class Checked(Protocol):
+    """A sentence and the source span it cites (`qa.model.support.EntailmentPair`)."""
+
+    sentence: str
+    span: str
+
+
+class _YesNo:
+    """The checks, each one yes/no question; subclasses say how a question is asked (`_yes`)."""
+
+    _prompts_dir: Path
+
+    def _yes(self, messages: list[Message]) -> float:
+        raise NotImplementedError
+
+    def probabilities(self, question: str, pairs: Sequence[Pair]) -> list[float]:
+        return [self._yes(render_prompt("judge", self._prompts_dir, question=question,
+                                        context=pair.context or "none", sentence=pair.sentence))
+                for pair in pairs]
+
+    def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
+        return self.probabilities(question, [Pair(s) for s in sentences])
+
+    def entailment(self, question: str, pairs: Sequence[Checked]) -> list[float]:
+        return [self._yes(render_prompt("entails", self._prompts_dir, span=pair.span,
+                                        sentence=pair.sentence))
+                for pair in pairs]
+
 
 def yes_probability(top: Sequence[Mapping[str, Any]]) -> float:
     """P(yes) / (P(yes) + P(no)) over one token's top log-probabilities; 0.5 when neither is
@@ -78,7 +119,7 @@ def _top_logprobs(reply: Mapping[str, Any]) -> list[Mapping[str, Any]]:
                          "returns them (llama.cpp, vLLM, OpenAI) or set QA_JUDGE=off") from None
 
 
-class LocalJudge:
+class LocalJudge(_YesNo):
     """llama.cpp in this process. Load once (`load`), then ask; requests are serialised."""
 
     def __init__(self, server: Any, prompts_dir: Path, name: str) -> None:
@@ -113,49 +154,40 @@ class LocalJudge:
                              "have it joined again, or set QA_JUDGE=off") from None
         return cls(server, prompts_dir, weights.name)
 
-    def probabilities(self, question: str, pairs: Sequence[Pair]) -> list[float]:
-        out = []
-        for pair in pairs:
-            messages = render_prompt("judge", self._prompts_dir, question=question,
-                                     context=pair.context or "none", sentence=pair.sentence)
-            with self._lock:  # the prompt cache keeps this question's prefix between calls
-                reply = self._server.handle_chat_completions(
-                    {**_request(messages), "cache_prompt": True})
-            if not isinstance(reply, Mapping) or "error" in reply:
-                error = reply.get("error") if isinstance(reply, Mapping) else reply
-                raise JudgeError(f"the reader model failed ({error}); set QA_JUDGE=off to answer "
-                                 "without it")
-            out.append(yes_probability(_top_logprobs(reply)))
-        return out
+    def _yes(self, messages: list[Message]) -> float:
+        with self._lock:  # the prompt cache keeps this question's prefix between calls
+            reply = self._server.handle_chat_completions(
+                {**_request(messages), "cache_prompt": True})
+        if not isinstance(reply, Mapping) or "error" in reply:
+            error = reply.get("error") if isinstance(reply, Mapping) else reply
+            raise JudgeError(f"the reader model failed ({error}); set QA_JUDGE=off to answer "
+                             "without it")
+        return yes_probability(_top_logprobs(reply))
 
 
-class EndpointJudge:
-    """The same yes/no question to the configured OpenAI-compatible endpoint."""
+class EndpointJudge(_YesNo):
+    """The same yes/no questions to the configured OpenAI-compatible endpoint."""
 
     def __init__(self, settings: Settings) -> None:
         from openai import OpenAI
 
         self._settings = settings
+        self._prompts_dir = settings.prompts_dir
         self._client = OpenAI(base_url=settings.base_url, api_key=settings.api_key or "none",
                               timeout=settings.timeout, max_retries=0)
         self.name = f"{settings.model} at {settings.base_url}"
 
-    def probabilities(self, question: str, pairs: Sequence[Pair]) -> list[float]:
+    def _yes(self, messages: list[Message]) -> float:
         import openai
 
-        out = []
-        for pair in pairs:
-            messages = render_prompt("judge", self._settings.prompts_dir, question=question,
-                                     context=pair.context or "none", sentence=pair.sentence)
-            try:
-                reply = self._client.chat.completions.create(model=self._settings.model,
-                                                             **_request(messages))
-            except openai.OpenAIError as exc:
-                raise JudgeError(f"the reader model at {self._settings.base_url} failed "
-                                 f"({type(exc).__name__}); check that it is running, or set "
-                                 "QA_JUDGE=off") from None
-            out.append(yes_probability(_top_logprobs(reply.model_dump())))
-        return out
+        try:
+            reply = self._client.chat.completions.create(model=self._settings.model,
+                                                         **_request(messages))
+        except openai.OpenAIError as exc:
+            raise JudgeError(f"the reader model at {self._settings.base_url} failed "
+                             f"({type(exc).__name__}); check that it is running, or set "
+                             "QA_JUDGE=off") from None
+        return yes_probability(_top_logprobs(reply.model_dump()))
 
 
 _LOADED: dict[tuple[str, str], LocalJudge] = {}
