@@ -495,20 +495,36 @@ def test_with_a_judge_true_sentences_that_do_not_answer_are_refused() -> None:
     # Qwen2.5-1.5B on unanswerable questions (BENCHMARKS.md, issue 15): true sentences, each
     # exactly its span, none saying what was asked.
     raw = "Putin proposed talks in Istanbul [1]. Trump praised the development [4]."
+    unjudged = cite_model_answer("Who will mediate the talks?", raw, PASSAGES)
+    assert unjudged.supported  # without a judge: the lexical rules alone pass it
     beside = FakeEntailment(0.9, answers=0.2)
     a = cite_model_answer("Who will mediate the talks?", raw, PASSAGES, entailment=beside)
     assert not a.supported and a.text == NO_ANSWER and a.citations == []
-    assert "found none that states the answer" in a.notice
-    assert [s for _, s in beside.asked] == ["Putin proposed talks in Istanbul.",
-                                            "Trump praised the development."]
+    assert "none of them states the answer" in a.notice
+    # the judge reads the quotes, not the model's wording of them
+    assert [s for _, s in beside.asked] == [c.quote for c in unjudged.citations]
 
     answering = FakeEntailment(0.9, answers=0.8)
     b = cite_model_answer("Where were talks proposed?", raw, PASSAGES, entailment=answering)
     assert b.supported and b.notice == ""
     assert len(answering.asked) == 1  # the first supported sentence answers: no more questions
 
-    unjudged = cite_model_answer("Who will mediate the talks?", raw, PASSAGES)
-    assert unjudged.supported  # without a judge: the lexical rule alone, as before
+
+@pytest.mark.parametrize(("question", "answered_by_it", "raw"), [
+    # the kind of thing asked for is missing (a number, a place, names); the same sentence does
+    # answer a question asking for what it holds
+    ("How many days long must the ceasefire be?", "What did Zelenskyy insist on?",
+     "Zelenskyy insisted that any negotiations must be preceded by a full, reliable ceasefire [3]."),
+    ("Where will the ceasefire be monitored?", "What must precede any negotiations?",
+     "Zelenskyy insisted that any negotiations must be preceded by a full, reliable ceasefire [3]."),
+    ("Which regions exactly must Ukraine leave?", "How many regions must Ukraine withdraw from?",
+     "Ukraine must withdraw from four contested regions [7]."),
+])
+def test_a_sentence_without_the_kind_of_thing_asked_for_does_not_answer(
+        question: str, answered_by_it: str, raw: str) -> None:
+    a = cite_model_answer(question, raw, PASSAGES)
+    assert not a.supported and "none of them states the answer" in a.notice
+    assert cite_model_answer(answered_by_it, raw, PASSAGES).supported
 
 
 def test_a_sentence_that_only_restates_the_question_is_not_supported() -> None:

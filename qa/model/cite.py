@@ -29,10 +29,15 @@ Pure: no I/O, no model, no index. Everything a model writes is treated as a clai
    numbers run 1..n in order of first use.
 7. A refusal (the fixed phrase of the prompt, or a sentence that says the sources do not answer),
    or an answer in which no sentence is supported, gives `supported=False` and `NO_ANSWER`.
-8. With an `entailment` judge, a supported sentence must also answer: if the judge says that none
-   of the supported sentences states the answer to the question (true sentences beside the point,
-   "The rocket had one failure in 2022" for "What caused the failure?"), the answer is refused
-   like one with no supported sentence, and its notice says why.
+8. A supported sentence must also answer. It must hold the kind of thing the question asks for,
+   when the question says (a number for "how many", a place for "where", names for "which
+   regions": `qa.offline.questions`, the offline answerer's own reading), and, with an
+   `entailment` judge, the judge must say that its quotes state the answer to the question: the
+   quotes, not the model's sentence, which can dress a beside-the-point span in the question's
+   words ("The average mortgage rate is 7.25% [1]" over a span about the benchmark rate). If no
+   supported sentence passes (true sentences beside the point, "The rocket had one failure in
+   2022" for "What caused the failure?"), the answer is refused like one with no supported
+   sentence, and its notice says why.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from qa.model.support import (
     read_claim,
     verdict,
 )
+from qa.offline.questions import answer_type, asks_for_names, has_type, new_names
 from qa.sources.planted import Instruction, find_instructions
 from qa.sources.spans import sentence_spans
 from qa.types import NO_ANSWER, Answer, Citation, Passage, Sentence, no_answer
@@ -78,11 +84,11 @@ NOT_SUPPORTED_NOTICE = (
     "the model's answer is not shown: none of its sentences is supported by the source it cites"
 )
 NOT_ANSWERING_NOTICE = (
-    "the model's answer is not shown: its sentences are in the sources, but the reader model "
-    "found none that states the answer to the question"
+    "the model's answer is not shown: its sentences are in the sources, but none of them states "
+    "the answer to the question"
 )
-ANSWERS = 0.25  # the judge's P(a sentence states the answer) from which it does: its raw P(yes)
-# runs low; at 0.25 it keeps 87 % of right sentences (training/judge_threshold.py, BENCHMARKS.md)
+ANSWERS = 0.25  # the judge's P(a quote states the answer) from which it does: its raw P(yes) runs
+# low; at 0.25 it keeps 87 % of right sentences (training/judge_threshold.py, BENCHMARKS.md)
 
 KEEP = 0.3  # a cited span is considered when it covers at least this share of the claim
 ADD = 0.25  # a further citation of the same sentence must add this share of the claim's words
@@ -162,6 +168,7 @@ def cite_model_answer(
     numbers: dict[tuple[str, int, int], int] = {}
     citations: list[Citation] = []
     sentences: list[Sentence] = []
+    quotes: list[str] = []  # per sentence, the text of the spans it cites
     pieces: list[str] = []
     pos = 0
     for claim in claims:
@@ -185,6 +192,7 @@ def cite_model_answer(
             if numbers[key] not in refs:
                 refs.append(numbers[key])
         supported = bool(refs)
+        quotes.append("\n".join(passages[i].chunk.text[sp.start : sp.end] for i, sp in cited))
         tag = PLANTED_TAG if warning else "" if supported or refusal else UNSUPPORTED_TAG
         shown = _render(claim.text, refs, tag)
         sentences.append(Sentence(shown, tuple(refs), supported, rescued=rescued))
@@ -195,7 +203,7 @@ def cite_model_answer(
     if not any(s.supported for s in sentences):
         notice = "; ".join(n for n in (warned, NOT_SUPPORTED_NOTICE) if n)
         return no_answer(question, standalone, "openai", notice)
-    if entailment is not None and not _answers(claims, sentences, checker):
+    if not _answers(claims, sentences, quotes, checker):
         notice = "; ".join(n for n in (warned, NOT_ANSWERING_NOTICE) if n)
         return no_answer(question, standalone, "openai", notice)
     return Answer(
@@ -249,15 +257,26 @@ def _render(text: str, refs: list[int], tag: str) -> str:
 
 
 def _answers(claims: Sequence[MarkedSentence], sentences: Sequence[Sentence],
-             checker: _Checker) -> bool:
-    """The judge finds a supported sentence that states the answer (asked in order, until one
-    does: most answers say it in their first sentence)."""
-    assert checker.entailment is not None
-    for claim, sentence in zip(claims, sentences, strict=True):
-        if sentence.supported and checker.entailment.answers(
-                checker.question, [claim.text])[0] >= ANSWERS:
+             quotes: Sequence[str], checker: _Checker) -> bool:
+    """A supported sentence gives what the question asks for and, with a judge, the judge says
+    its quotes state the answer (asked in order, until one does: most answers say it first)."""
+    for claim, sentence, quote in zip(claims, sentences, quotes, strict=True):
+        if not sentence.supported or not gives_what_is_asked(checker.question, claim.text):
+            continue
+        if checker.entailment is None or checker.entailment.answers(
+                checker.question, [quote])[0] >= ANSWERS:
             return True
     return False
+
+
+def gives_what_is_asked(question: str, sentence: str) -> bool:
+    """`sentence` holds the kind of thing `question` asks for (a number, a time, a place, a
+    person, a reason), or names if it asks for names; True when the question does not say."""
+    kind = answer_type(question)
+    if kind is not None and not (has_type(sentence, kind, True, question)
+                                 or has_type(sentence, kind, False, question)):
+        return False
+    return not asks_for_names(question) or bool(new_names(sentence, question))
 
 
 def _is_refusal_claim(claim: MarkedSentence) -> bool:
