@@ -13,7 +13,7 @@ import pytest
 from qa.errors import ConfigError
 from qa.offline.aliases import mentioned
 from qa.offline.answer_model import MODEL_FILE, AnswerModel
-from qa.offline.extractive import Analysis, Choice, answer_sentences
+from qa.offline.extractive import Analysis, Choice, Pick, answer_sentences, without_repeats
 from qa.offline.features import FEATURES, candidates
 from qa.offline.questions import (
     actor_agreement,
@@ -324,3 +324,61 @@ def test_eval_report_tells_refused_from_wrong_answers(engine) -> None:  # type: 
     assert [r.correct for r in report.results] == [True, False, False, True]
     assert report.answer_accuracy == 1 / 3 and report.answerable_refused == 1 / 3
     assert report.summary()["answerable_refused"] == 0.3333
+
+
+# --- follow-ups do not repeat what an earlier answer gave (issue 17) ---------------------------------
+def spans(a) -> set[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
+    return {(c.source, c.start, c.end) for c in a.citations}
+
+
+def test_a_repeat_gives_way_unless_it_holds_what_is_asked() -> None:
+    text = "Putin proposed talks in Istanbul. He invited officials on Thursday."
+    chunk = Chunk(id="c", source="a.txt", start=0, end=len(text), text=text, sha256="")
+    istanbul, thursday = candidates([Passage(chunk, 1.0)])
+    given = {("a.txt", istanbul.span.start, istanbul.span.end)}
+    # "When?": Thursday is the answer; Istanbul, given before, only came along.
+    pick = Pick((istanbul, thursday), 1.0, best=thursday, best_holds_asked=True)
+    assert without_repeats(pick, given).sentences == (thursday,)
+    # The repeat is the answer itself (chosen first, holding the asked kind): it stays.
+    pick = Pick((istanbul, thursday), 1.0, best=istanbul, best_holds_asked=True)
+    assert without_repeats(pick, given).sentences == (istanbul, thursday)
+    # A kind that cannot be checked ("who"): the repeat gives way to the new sentence.
+    pick = Pick((istanbul, thursday), 1.0, best=istanbul, best_holds_asked=False)
+    assert without_repeats(pick, given).sentences == (thursday,)
+    # Nothing new at all (the same question again): the answer stays whole.
+    every = given | {("a.txt", thursday.span.start, thursday.span.end)}
+    assert without_repeats(pick, every).sentences == (istanbul, thursday)
+
+
+def test_a_follow_up_answer_does_not_repeat_the_earlier_answer(engine) -> None:  # type: ignore[no-untyped-def]
+    first = engine.answer("Where did Putin propose holding the talks?")
+    assert first.supported and "Istanbul" in first.text
+    when = engine.answer("When?", history=[first.question])
+    assert when.supported and "Thursday" in when.text, when.text
+    assert not spans(first) & spans(when), when.text  # the Istanbul sentence is not said again
+    assert all(ARTICLE[c.start:c.end] == c.quote for c in when.citations)
+
+
+def test_a_follow_up_in_a_new_engine_works_out_the_earlier_answers(  # type: ignore[no-untyped-def]
+        settings, embedder) -> None:
+    from qa.api import Engine
+    from qa.store.chroma import Store
+
+    def fresh() -> Engine:
+        return Engine(settings, Store.open(settings.index_dir, settings.chroma_url), embedder)
+
+    history = ["Which Turkish leader would Putin speak with?",
+               "Where did Putin propose holding the talks?"]
+    asked_here = fresh()  # the chat: every question asked on the same engine
+    earlier = [asked_here.answer(q, history[:i]) for i, q in enumerate(history)]
+    here = asked_here.answer("When?", history)
+    # `qa ask --history` in a new process: nothing remembered, the same answer
+    there = fresh().answer("When?", history)
+    assert here.to_dict() == there.to_dict()
+    assert "Thursday" in here.text and not spans(here) & set().union(*map(spans, earlier))
+
+
+def test_a_repeat_that_is_the_answer_is_kept(engine) -> None:  # type: ignore[no-untyped-def]
+    first = engine.answer("Where did Putin propose holding the talks?")
+    again = engine.answer("Where exactly?", history=[first.question])
+    assert again.supported and spans(again) == spans(first)

@@ -120,6 +120,24 @@ def test_follow_up_uses_earlier_questions(chat_server: ChatServer) -> None:
 
 
 @pytest.mark.slow
+def test_a_follow_up_does_not_repeat_the_earlier_answer(chat_server: ChatServer) -> None:
+    c = client(chat_server)
+    first, follow_up = "Where did Putin propose holding the talks?", "When?"
+    istanbul = c.predict(first, api_name="/ask")
+    when = c.predict(follow_up, [first], api_name="/ask")
+    assert "thursday" in when["text"].lower(), when["text"]
+    given = {(x["start"], x["end"]) for x in istanbul["citations"]}
+    assert given and not given & {(x["start"], x["end"]) for x in when["citations"]}
+    assert_quotes_exact(chat_server, when)
+
+    # In the page, the conversation's second answer gives the time only.
+    chat_turn(c, first)
+    messages, _ = chat_turn(c, follow_up)
+    shown = shown_text(message_text(messages[3]))
+    assert shown == as_shown(when["text"]) and "Istanbul" not in shown
+
+
+@pytest.mark.slow
 def test_unanswerable_question_is_not_supported(chat_server: ChatServer) -> None:
     c = client(chat_server)
     result = c.predict(UNANSWERABLE, api_name="/ask")

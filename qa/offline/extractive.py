@@ -16,7 +16,7 @@ A few checks overrule the model, because no sentence can answer the question whe
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -42,7 +42,7 @@ from qa.types import Passage
 
 __all__ = ["Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
            "answer_sentences", "checks", "choose", "closest", "decide", "judge_pair", "judged",
-           "log_odds"]
+           "log_odds", "span_key", "without_repeats"]
 
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
 # "Turkish President ...").
@@ -60,6 +60,9 @@ class Pick:
     sentences: tuple[Candidate, ...]
     confidence: float  # the abstainer's margin: >= 0 answers (unless a check overrules it)
     reasons: tuple[str, ...] = ()  # why it abstains: the failed checks, for the user to read
+    best: Candidate | None = None  # the sentence chosen first, when it answers
+    # `best` holds the kind of thing the question asks for ("when": a time it does not state)
+    best_holds_asked: bool = False
 
     @property
     def why(self) -> str:
@@ -162,7 +165,38 @@ def decide(analysis: Analysis, model: AnswerModel, judge: Judge | None = None) -
                                       for i in choice.ranked[:model.judge.candidates]]))
     if choice.reasons or choice.confidence < 0:
         return Pick((), choice.confidence, choice.reasons or choice.stepped_over)
-    return Pick(answer_sentences(analysis, choice), choice.confidence)
+    best = choice.rows[0]
+    return Pick(answer_sentences(analysis, choice), choice.confidence,
+                best=analysis.candidates[best], best_holds_asked=bool(
+                    analysis.question.kind in STRICT_TYPES
+                    and analysis.matrix[best, FEATURES.index("type_strong")] > 0))
+
+
+def span_key(source: str, start: int, end: int) -> tuple[str, int, int]:
+    """What identifies a quoted sentence across answers: its file and exact offsets."""
+    return (source, start, end)
+
+
+def without_repeats(pick: Pick, given: Collection[tuple[str, int, int]]) -> Pick:
+    """A follow-up's answer without the sentences that an earlier answer of the conversation
+    already gave (`given`: their `span_key`s), unless such a sentence is itself the answer: the
+    one chosen first, holding what the question asks for (the time, for "when"). "When?" after
+    "Where did Putin propose holding the talks?" is answered by the sentence that gives Thursday,
+    not by the Istanbul sentence again before it; "Who will he speak with?" by the sentence
+    naming Erdoğan. Where the kind of answer cannot be checked ("who", "why"), a repeat gives way
+    to the new sentence the ranker found nearly as likely. An answer made only of repeats (the
+    user asked again) is kept whole."""
+    if pick.best is None or len(pick.sentences) < 2:
+        return pick
+    best = _key(pick.best) if pick.best_holds_asked else None
+    kept = tuple(c for c in pick.sentences if _key(c) == best or _key(c) not in given)
+    if not kept or len(kept) == len(pick.sentences):
+        return pick
+    return replace(pick, sentences=kept)
+
+
+def _key(c: Candidate) -> tuple[str, int, int]:
+    return span_key(c.chunk.source, c.span.start, c.span.end)
 
 
 def judge_pair(c: Candidate) -> Pair:
