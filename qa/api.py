@@ -33,11 +33,11 @@ from qa.offline.extractive import (
     span_key,
     without_repeats,
 )
-from qa.offline.features import question_terms, question_texts
+from qa.offline.features import Candidate, question_terms, question_texts
 from qa.offline.judge import Judge, judge_from_settings
 from qa.offline.language import english_only_notice, foreign_language
 from qa.offline.questions import Question, read_question
-from qa.offline.resolve import without_connective
+from qa.offline.resolve import named_subject, without_connective
 from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
 from qa.sources.walk import inside, walk
@@ -506,12 +506,28 @@ def answer_from_pick(question: str, standalone: str, chosen: Pick) -> Answer:
         return no_answer(question, standalone, notice=chosen.why)
     citations: list[Citation] = []
     sentences: list[Sentence] = []
+    before = None  # the sentence shown before, as a Candidate
     for n, cand in enumerate(chosen.sentences, start=1):
         citations.append(citation_for(n, cand.chunk, cand.span.start, cand.span.end))
-        shown = without_connective(cand.text) if n == 1 else cand.text  # quote: cand.span
+        shown = _readable(cand, before, first=n == 1)  # the quote stays cand.span, exactly
         sentences.append(Sentence(with_marker(shown, [n]), (n,), True))
+        before = cand
     return Answer(question=question, text=" ".join(s.text for s in sentences), supported=True,
                   citations=citations, sentences=sentences, standalone_question=standalone)
+
+
+def _readable(cand: Candidate, before: Candidate | None, first: bool) -> str:
+    """A quoted sentence as the answer shows it: a pronoun subject named in brackets when the
+    sentence that names it is not shown just before ("[Zelenskyy] insisted ..."), and the first
+    sentence without an opening connective that tied it to the source sentence before it."""
+    shown = cand.text
+    named_just_before = (before is not None and cand.named_in is not None
+                         and (before.chunk.source, before.span) == (cand.named_in.chunk.source,
+                                                                    cand.named_in.span))
+    if not named_just_before:
+        shown = named_subject(shown, cand.previous,
+                              cand.chunk.text[: cand.span.start - cand.chunk.start])
+    return without_connective(shown) if first else shown
 
 
 def _check_question(question: str) -> str:

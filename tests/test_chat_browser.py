@@ -316,6 +316,56 @@ def test_copy_and_export_an_answer(app: App, desktop: Page) -> None:
     desktop.screenshot("chat-copy-export-1400.png")
 
 
+def test_a_refusals_export_lists_the_closest_passages(app: App, desktop: Page) -> None:
+    expected = app.ask(REFUSED)
+    assert not expected.supported and expected.closest, "pick a refusal that has near passages"
+    p = desktop.page
+    desktop.open()
+    desktop.ask(REFUSED)
+    actions = p.locator("#qa-chat .qa-answer").last.locator(".qa-actions")
+    actions.get_by_role("button", name="Copy").click()
+    playwright.expect(actions.get_by_role("button", name="Copied")).to_be_visible()
+    assert p.evaluate("navigator.clipboard.readText()") == answer_plain_text(expected)
+    with p.expect_download() as download:
+        actions.get_by_role("button", name="Export").click()
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    assert saved == answer_markdown(expected)
+    label = "## Not an answer — the closest passages found\n"
+    assert saved.index("*Not in the sources.*") < saved.index(label)
+    text = app.source_text(SEED)
+    for c in expected.closest:  # each with its file and line, exactly as in the source
+        assert f"[{c.n}] `{c.source}`, line {c.line_start}" in saved
+        assert f"> {text[c.start:c.end]}" in saved
+
+
+def test_a_named_pronoun_keeps_quote_popover_and_export_exact(app: App, desktop: Page) -> None:
+    question = "What did Zelenskyy insist must precede any negotiations?"
+    expected = app.ask(question)
+    c = expected.citations[0]
+    assert expected.text.startswith("[Zelenskyy] insisted"), expected.text
+    assert c.quote.startswith("However, he insisted")  # the source's words
+    p = desktop.page
+    desktop.open()
+    desktop.ask(question)
+    answer = p.locator("#qa-chat .qa-answer").last
+    assert answer_text(answer).startswith("[Zelenskyy] insisted")
+    assert same_words(answer_text(answer), expected.text)
+    markers = answer.locator("a.qa-cite")  # the editor's bracket is text, not a citation
+    playwright.expect(markers).to_have_count(len(expected.citations))
+    markers.first.hover()
+    pop = p.get_by_role("tooltip")
+    playwright.expect(pop).to_contain_text(c.quote)
+    markers.first.click()
+    card = p.locator(f'.qa-sources .qa-turn[data-turn="0"] .qa-card[data-n~="{c.n}"]')
+    assert quote_of(card, c.n) == c.quote == app.source_text(SEED)[c.start:c.end]
+    with p.expect_download() as download:
+        answer.locator(".qa-actions").get_by_role("button", name="Export").click()
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    assert saved == answer_markdown(expected)
+    assert f"\n{expected.text}\n" in saved and f"> {c.quote}" in saved
+    desktop.screenshot("chat-named-subject-1400.png")
+
+
 def test_conversations_survive_a_reload_and_can_be_reopened(app: App, desktop: Page) -> None:
     first, follow_up, other = ("Where did Putin propose holding the talks?", "When?",
                                "Which Turkish leader would Putin speak with?")

@@ -33,7 +33,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # set before gradio 
 import gradio as gr  # noqa: E402
 
 from qa.app.conversations import Library, Turn, new_id  # noqa: E402
-from qa.app.export import answer_markdown, answer_plain_text, export_name, where  # noqa: E402
+from qa.app.export import (  # noqa: E402
+    CLOSEST_LABEL,
+    answer_markdown,
+    answer_plain_text,
+    export_name,
+    where,
+)
 from qa.app.first_screen import PLACEHOLDER, ask_in_scope, first_screen_block  # noqa: E402
 from qa.app.progress import status_line  # noqa: E402
 from qa.config import Settings  # noqa: E402
@@ -154,7 +160,7 @@ def render_streaming(text: str) -> str:
     return f'<div class="qa-answer qa-streaming">{_esc(text)}<span class="qa-caret">▍</span></div>'
 
 
-_CLOSEST_LABEL = "Not an answer — the closest passages found:"
+_CLOSEST_LABEL = f"{CLOSEST_LABEL}:"
 
 
 def render_closest(answer: Answer, turn: int) -> str:
