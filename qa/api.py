@@ -10,7 +10,6 @@ import dataclasses
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,14 @@ import numpy as np
 from qa.cite import citation_for, with_marker
 from qa.cite import verify as verify_citations
 from qa.config import MAX_QUESTION_CHARS, Settings
-from qa.errors import IndexError_, JudgeError, QAError, QuestionError, SourceError
+from qa.errors import (
+    IndexError_,
+    JudgeError,
+    NoDocumentsError,
+    QAError,
+    QuestionError,
+    SourceError,
+)
 from qa.model.generate import ModelAnswerer
 from qa.offline.answer_model import AnswerModel
 from qa.offline.extractive import (
@@ -37,6 +43,7 @@ from qa.offline.features import Candidate, question_terms, question_texts
 from qa.offline.judge import Judge, judge_from_settings
 from qa.offline.language import english_only_notice, foreign_language
 from qa.offline.questions import Question, read_question
+from qa.offline.quoted import Quoted, SpanKey
 from qa.offline.resolve import named_subject, without_connective
 from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
@@ -59,13 +66,8 @@ from qa.types import (
 log = logging.getLogger(__name__)
 
 # A follow-up does not repeat a sentence that one of the last GIVEN_TURNS answers of the
-# conversation gave (see `Engine._given`); the spans each answer quoted are kept for
-# GIVEN_CACHE questions, so the chat, which asked them on this engine, never asks them again.
+# conversation gave (see `Engine._given`).
 GIVEN_TURNS = 5
-GIVEN_CACHE = 512
-
-# (question, earlier questions, scope): the spans that question's answer quoted
-_AnswerKey = tuple[str, tuple[str, ...], frozenset[str] | None]
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,7 @@ class Engine:
         self.retriever = Retriever(store, settings.top_k)
         self.vectors = SentenceVectors(embedder)
         self._lexicon: tuple[Bm25Index, Lexicon] | None = None
-        # What the extractive answers quoted, per index version (see `_given`).
-        self._quoted: tuple[Lexicon, OrderedDict[_AnswerKey, frozenset[tuple[str, int, int]]]] \
-            | None = None
-        self._quoted_lock = threading.Lock()
+        self._quoted = Quoted()  # what each extractive answer quoted (see `_given`)
         self._seen_files: tuple | None = None  # file signatures of seeds/ at the last check
         self._index_lock = threading.Lock()
         self._judge_lock = threading.Lock()  # loading the reader model, once
@@ -171,7 +170,7 @@ class Engine:
             if progress is not None:
                 raise SourceError(f"the documents are being indexed ({_progress_words(progress)}): "
                                   "ask again in a moment")
-            raise SourceError(f"no documents are indexed: put .txt or .md files in "
+            raise NoDocumentsError(f"no documents are indexed: put .txt or .md files in "
                               f"{self.settings.seeds_dir} (or set QA_SEEDS_DIR)")
         return report
 
@@ -372,7 +371,8 @@ class Engine:
         if history and len(chosen.sentences) > 1:
             chosen = without_repeats(chosen, self._given(history, scope))
         result = answer_from_pick(question, query.standalone, chosen)
-        self._remember(lexicon, (question, tuple(history), scope), result)
+        self._quoted.put(lexicon, (question, tuple(history), scope),
+                         frozenset(span_key(c.source, c.start, c.end) for c in result.citations))
         if not result.supported:  # what came nearest, for the user to judge the refusal
             result = dataclasses.replace(result, closest=[
                 citation_for(n, c.chunk, c.span.start, c.span.end)
@@ -382,45 +382,22 @@ class Engine:
                 result, notice="; ".join(n for n in (result.notice, notice) if n))
         return result
 
-    def _given(self, history: Sequence[str],
-               scope: frozenset[str] | None) -> frozenset[tuple[str, int, int]]:
-        """The spans (`span_key`) that the answers to the last GIVEN_TURNS questions of `history`
-        quoted, each answered as it was asked (with the questions before it). Kept from when they
-        were asked on this engine (the chat); worked out again otherwise (`qa ask --history`)."""
-        given: set[tuple[str, int, int]] = set()
-        start = max(0, len(history) - GIVEN_TURNS)
-        for i in range(start, len(history)):
-            key: _AnswerKey = (history[i], tuple(history[:i]), scope)
-            spans = self._recalled(key)
+    def _given(self, history: Sequence[str], scope: frozenset[str] | None) -> frozenset[SpanKey]:
+        """The spans that the answers to the last GIVEN_TURNS questions of `history` quoted, each
+        answered as it was asked (with the questions before it). Kept from when they were asked
+        on this engine (the chat); worked out again otherwise (`qa ask --history`)."""
+        given: set[SpanKey] = set()
+        for i in range(max(0, len(history) - GIVEN_TURNS), len(history)):
+            key = (history[i], tuple(history[:i]), scope)
+            spans = self._quoted.get(self.lexicon(), key)
             if spans is None:
                 try:
                     self._answer_extractive(history[i], list(history[:i]), scope)
                 except QAError:  # that question fails now: it gave nothing to repeat
                     continue
-                spans = self._recalled(key) or frozenset()
+                spans = self._quoted.get(self.lexicon(), key) or frozenset()
             given |= spans
         return frozenset(given)
-
-    def _quoted_now(self, lexicon: Lexicon
-                    ) -> OrderedDict[_AnswerKey, frozenset[tuple[str, int, int]]]:
-        """The quoted spans kept for this index version (a new version starts afresh)."""
-        if self._quoted is None or self._quoted[0] is not lexicon:
-            self._quoted = (lexicon, OrderedDict())
-        return self._quoted[1]
-
-    def _remember(self, lexicon: Lexicon, key: _AnswerKey, result: Answer) -> None:
-        spans = frozenset(span_key(c.source, c.start, c.end) for c in result.citations)
-        with self._quoted_lock:
-            kept = self._quoted_now(lexicon)
-            kept[key] = spans
-            kept.move_to_end(key)
-            while len(kept) > GIVEN_CACHE:
-                kept.popitem(last=False)
-
-    def _recalled(self, key: _AnswerKey) -> frozenset[tuple[str, int, int]] | None:
-        lexicon = self.lexicon()
-        with self._quoted_lock:
-            return self._quoted_now(lexicon).get(key)
 
     def judge(self) -> Judge | None:
         """The reader model (QA_JUDGE), loaded once; None when off or when it cannot be had (then

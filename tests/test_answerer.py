@@ -229,7 +229,7 @@ def test_the_answer_drops_the_connective_and_the_quote_keeps_it(engine) -> None:
     assert a.citations[0].quote.startswith("However, he insisted")  # the quote stays exact
 
 
-# --- a pronoun subject named, as an editor would (issue 17) -----------------------------------------
+# --- a pronoun subject named, as an editor would (issue 17) ------------------------------------
 def article_sentence(opening: str) -> tuple[str, list[str], str]:
     """A sentence of the seed article, the sentences before it (as the answerer reads them) and
     the article up to it."""
@@ -418,7 +418,7 @@ def test_eval_report_tells_refused_from_wrong_answers(engine) -> None:  # type: 
     assert report.summary()["answerable_refused"] == 0.3333
 
 
-# --- follow-ups do not repeat what an earlier answer gave (issue 17) ---------------------------------
+# --- follow-ups do not repeat what an earlier answer gave (issue 17) ---------------------------
 def spans(a) -> set[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
     return {(c.source, c.start, c.end) for c in a.citations}
 

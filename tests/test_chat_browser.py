@@ -417,6 +417,28 @@ def test_files_dropped_on_the_chat_are_added(app: App, desktop: Page) -> None:
     desktop.local_only()
 
 
+def test_no_folder_names_in_what_a_user_sees(app: App, desktop: Page) -> None:
+    """Issue 17: the chat speaks of documents and the library, never of seeds/ or index/."""
+    p = desktop.page
+    desktop.open()
+    desktop.ask("Where did Putin propose holding the talks?")
+    desktop.ask(REFUSED)
+    seen = """() => [document.body.innerText, ...[...document.querySelectorAll(
+        '[placeholder], [aria-label], [title], [alt], [data-copy], [data-markdown]')].flatMap(
+        el => ['placeholder', 'aria-label', 'title', 'alt', 'data-copy', 'data-markdown'].map(
+        a => el.getAttribute(a) || ''))].join('\\n')"""
+    texts = [p.evaluate(seen)]
+    p.get_by_role("tab", name="Documents").click()
+    playwright.expect(p.get_by_role("button", name="Update the index")).to_be_visible()
+    playwright.expect(p.locator("#qa-docs-status")).to_contain_text("document(s) in the library")
+    p.locator("#qa-remove-choice").get_by_label("Remove a document").wait_for()
+    texts.append(p.evaluate(seen))
+    for text in texts:
+        for path in ("seeds/", "index/", str(app.seeds_dir), str(app.seeds_dir.parent)):
+            assert path not in text, f"{path!r} is shown: ...{text[text.find(path) - 80:][:160]}"
+    desktop.screenshot("documents-1400.png")
+
+
 # ------------------------------------------------------------------------------- accessibility
 
 
