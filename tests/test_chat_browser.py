@@ -273,6 +273,15 @@ def test_phone_opens_the_source_in_a_sheet_with_a_way_back(app: App, phone: Page
     playwright.expect(sheet).to_be_visible()
     p.keyboard.press("Escape")
     playwright.expect(sheet).to_be_hidden()
+    # The keyboard alone (a phone with a keyboard, a narrow window): Enter opens the sheet with
+    # Close focused, Enter on Close comes back to the citation.
+    marker.focus()
+    p.keyboard.press("Enter")
+    playwright.expect(sheet).to_be_visible()
+    playwright.expect(close).to_be_focused()
+    p.keyboard.press("Enter")
+    playwright.expect(sheet).to_be_hidden()
+    playwright.expect(marker).to_be_focused()
 
     phone.ask(second)  # the new answer comes into view
     playwright.expect(p.locator("#qa-chat .qa-answer").last).to_be_in_viewport()
@@ -485,6 +494,10 @@ def test_axe_finds_nothing_serious(browser: playwright.Browser, app: App, theme:
         assert axe_violations(p) == [], "after a refusal"
         page.screenshot(f"chat-axe-{tag}.png")
         page.no_horizontal_overflow()
+        p.get_by_role("tab", name="Documents").click()  # its upload area and hints too
+        playwright.expect(p.locator("#qa-docs")).to_contain_text(SEED)
+        assert axe_violations(p) == [], "the Documents tab"
+        page.screenshot(f"documents-axe-{tag}.png")
 
 
 def test_conversation_label_stays_above_the_messages(app: App, desktop: Page) -> None:

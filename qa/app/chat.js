@@ -268,6 +268,10 @@
     if (drop && drop.getAttribute('aria-hidden') !== 'true') drop.setAttribute('aria-hidden', 'true');
     $$('#qa-chat-drop button, #qa-chat-drop input, #qa-chat-drop [tabindex]')
       .forEach(e => { if (e.tabIndex !== -1) e.tabIndex = -1; });
+    // Gradio names its upload area "Click to upload or drop files" while it reads "Drop File
+    // Here - or - Click to Upload": a speech-input user saying what they see would miss it
+    // (axe: label-content-name-mismatch). Its words are its name.
+    $$('#qa-upload button.upload-container[aria-label]').forEach(b => b.removeAttribute('aria-label'));
   }
   let answers = 0, queued = false;
   function settle() {
