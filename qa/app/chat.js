@@ -272,6 +272,9 @@
     // Here - or - Click to Upload": a speech-input user saying what they see would miss it
     // (axe: label-content-name-mismatch). Its words are its name.
     $$('#qa-upload button.upload-container[aria-label]').forEach(b => b.removeAttribute('aria-label'));
+    // The list of past conversations says what it is while nothing is chosen (it has no label).
+    const past = $('#qa-past input');
+    if (past && past.placeholder !== 'Past conversations') past.placeholder = 'Past conversations';
   }
   let answers = 0, queued = false;
   function settle() {
