@@ -423,23 +423,24 @@ def spans(a) -> set[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
     return {(c.source, c.start, c.end) for c in a.citations}
 
 
-def test_a_repeat_gives_way_unless_it_holds_what_is_asked() -> None:
+def test_a_repeat_gives_way_unless_it_is_the_answer() -> None:
     text = "Putin proposed talks in Istanbul. He invited officials on Thursday."
     chunk = Chunk(id="c", source="a.txt", start=0, end=len(text), text=text, sha256="")
     istanbul, thursday = candidates([Passage(chunk, 1.0)])
-    given = {("a.txt", istanbul.span.start, istanbul.span.end)}
+    key = {c: ("a.txt", c.span.start, c.span.end) for c in (istanbul, thursday)}
+    given = {key[istanbul]}
     # "When?": Thursday is the answer; Istanbul, given before, only came along.
-    pick = Pick((istanbul, thursday), 1.0, best=thursday, best_holds_asked=True)
+    pick = Pick((istanbul, thursday), 1.0, best=thursday, holding=frozenset({key[thursday]}))
     assert without_repeats(pick, given).sentences == (thursday,)
-    # The repeat is the answer itself (chosen first, holding the asked kind): it stays.
-    pick = Pick((istanbul, thursday), 1.0, best=istanbul, best_holds_asked=True)
+    # The repeat is the answer: chosen first...
+    pick = Pick((istanbul, thursday), 1.0, best=istanbul)
     assert without_repeats(pick, given).sentences == (istanbul, thursday)
-    # A kind that cannot be checked ("who"): the repeat gives way to the new sentence.
-    pick = Pick((istanbul, thursday), 1.0, best=istanbul, best_holds_asked=False)
-    assert without_repeats(pick, given).sentences == (thursday,)
-    # Nothing new at all (the same question again): the answer stays whole.
-    every = given | {("a.txt", thursday.span.start, thursday.span.end)}
-    assert without_repeats(pick, every).sentences == (istanbul, thursday)
+    # ...or holding what is asked ("Where?": the place) while another sentence came first.
+    pick = Pick((istanbul, thursday), 1.0, best=thursday, holding=frozenset({key[istanbul]}))
+    assert without_repeats(pick, given).sentences == (istanbul, thursday)
+    # Nothing new at all (the same question again): the answer itself, once more, alone.
+    pick = Pick((istanbul, thursday), 1.0, best=thursday)
+    assert without_repeats(pick, given | {key[thursday]}).sentences == (thursday,)
 
 
 def test_a_follow_up_answer_does_not_repeat_the_earlier_answer(engine) -> None:  # type: ignore[no-untyped-def]

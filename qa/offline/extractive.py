@@ -34,7 +34,7 @@ from qa.offline.features import (
     term_in,
 )
 from qa.offline.judge import Judge, Pair
-from qa.offline.questions import Question, missing_names, says_what_it_is
+from qa.offline.questions import Question, has_type, missing_names, says_what_it_is
 from qa.offline.resolve import subject
 from qa.offline.text import fold
 from qa.store.embed import Encoded
@@ -61,8 +61,9 @@ class Pick:
     confidence: float  # the abstainer's margin: >= 0 answers (unless a check overrules it)
     reasons: tuple[str, ...] = ()  # why it abstains: the failed checks, for the user to read
     best: Candidate | None = None  # the sentence chosen first, when it answers
-    # `best` holds the kind of thing the question asks for ("when": a time it does not state)
-    best_holds_asked: bool = False
+    # The `span_key`s of the sentences that hold the kind of thing the question asks for ("when":
+    # a time it does not state; "why": a reason); none when the question asks for no kind.
+    holding: frozenset[tuple[str, int, int]] = frozenset()
 
     @property
     def why(self) -> str:
@@ -165,11 +166,12 @@ def decide(analysis: Analysis, model: AnswerModel, judge: Judge | None = None) -
                                       for i in choice.ranked[:model.judge.candidates]]))
     if choice.reasons or choice.confidence < 0:
         return Pick((), choice.confidence, choice.reasons or choice.stepped_over)
-    best = choice.rows[0]
-    return Pick(answer_sentences(analysis, choice), choice.confidence,
-                best=analysis.candidates[best], best_holds_asked=bool(
-                    analysis.question.kind in STRICT_TYPES
-                    and analysis.matrix[best, FEATURES.index("type_strong")] > 0))
+    sentences = answer_sentences(analysis, choice)
+    q = analysis.question
+    holding = frozenset(_key(c) for c in sentences
+                        if q.kind is not None and has_type(c.text, q.kind, True, q.asked))
+    return Pick(sentences, choice.confidence, best=analysis.candidates[choice.rows[0]],
+                holding=holding)
 
 
 def span_key(source: str, start: int, end: int) -> tuple[str, int, int]:
@@ -180,19 +182,15 @@ def span_key(source: str, start: int, end: int) -> tuple[str, int, int]:
 def without_repeats(pick: Pick, given: Collection[tuple[str, int, int]]) -> Pick:
     """A follow-up's answer without the sentences that an earlier answer of the conversation
     already gave (`given`: their `span_key`s), unless such a sentence is itself the answer: the
-    one chosen first, holding what the question asks for (the time, for "when"). "When?" after
-    "Where did Putin propose holding the talks?" is answered by the sentence that gives Thursday,
-    not by the Istanbul sentence again before it; "Who will he speak with?" by the sentence
-    naming Erdoğan. Where the kind of answer cannot be checked ("who", "why"), a repeat gives way
-    to the new sentence the ranker found nearly as likely. An answer made only of repeats (the
-    user asked again) is kept whole."""
+    one chosen first, or one that holds what the question asks for (the time, for "when").
+    "When?" after "Where did Putin propose holding the talks?" is answered by the sentence that
+    gives Thursday, not by the Istanbul sentence again before it. Asked again, the answer is
+    given again (the sentence chosen first always stays)."""
     if pick.best is None or len(pick.sentences) < 2:
         return pick
-    best = _key(pick.best) if pick.best_holds_asked else None
-    kept = tuple(c for c in pick.sentences if _key(c) == best or _key(c) not in given)
-    if not kept or len(kept) == len(pick.sentences):
-        return pick
-    return replace(pick, sentences=kept)
+    answer = {_key(pick.best)} | pick.holding
+    kept = tuple(c for c in pick.sentences if _key(c) in answer or _key(c) not in given)
+    return pick if len(kept) == len(pick.sentences) else replace(pick, sentences=kept)
 
 
 def _key(c: Candidate) -> tuple[str, int, int]:
