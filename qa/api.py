@@ -19,15 +19,32 @@ import numpy as np
 from qa.cite import citation_for, with_marker
 from qa.cite import verify as verify_citations
 from qa.config import MAX_QUESTION_CHARS, Settings
-from qa.errors import IndexError_, JudgeError, QAError, QuestionError, SourceError
+from qa.errors import (
+    IndexError_,
+    JudgeError,
+    NoDocumentsError,
+    QAError,
+    QuestionError,
+    SourceError,
+)
 from qa.model.generate import ModelAnswerer
 from qa.offline.answer_model import AnswerModel
-from qa.offline.extractive import Lexicon, Pick, SentenceVectors, analyse, closest, decide
-from qa.offline.features import question_terms, question_texts
+from qa.offline.extractive import (
+    Lexicon,
+    Pick,
+    SentenceVectors,
+    analyse,
+    closest,
+    decide,
+    span_key,
+    without_repeats,
+)
+from qa.offline.features import Candidate, question_terms, question_texts
 from qa.offline.judge import Judge, judge_from_settings
 from qa.offline.language import english_only_notice, foreign_language
 from qa.offline.questions import Question, read_question
-from qa.offline.resolve import without_connective
+from qa.offline.quoted import Quoted, SpanKey
+from qa.offline.resolve import named_subject, without_connective
 from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
 from qa.sources.walk import inside, walk
@@ -47,6 +64,10 @@ from qa.types import (
 )
 
 log = logging.getLogger(__name__)
+
+# A follow-up does not repeat a sentence that one of the last GIVEN_TURNS answers of the
+# conversation gave (see `Engine._given`).
+GIVEN_TURNS = 5
 
 
 @dataclass(frozen=True)
@@ -73,6 +94,7 @@ class Engine:
         self.retriever = Retriever(store, settings.top_k)
         self.vectors = SentenceVectors(embedder)
         self._lexicon: tuple[Bm25Index, Lexicon] | None = None
+        self._quoted = Quoted()  # what each extractive answer quoted (see `_given`)
         self._seen_files: tuple | None = None  # file signatures of seeds/ at the last check
         self._index_lock = threading.Lock()
         self._judge_lock = threading.Lock()  # loading the reader model, once
@@ -149,7 +171,7 @@ class Engine:
             if progress is not None:
                 raise SourceError(f"the documents are being indexed ({_progress_words(progress)}): "
                                   "ask again in a moment")
-            raise SourceError(f"no documents are indexed: put .txt or .md files in "
+            raise NoDocumentsError(f"no documents are indexed: put .txt or .md files in "
                               f"{self.settings.seeds_dir} (or set QA_SEEDS_DIR)")
         return report
 
@@ -347,7 +369,11 @@ class Engine:
         except JudgeError as exc:  # the reader failed mid-question: answer without it, say so
             chosen = decide(analysis, self.answer_model)
             notice = f"{exc}; answered without the reader model"
+        if history and len(chosen.sentences) > 1:
+            chosen = without_repeats(chosen, self._given(history, scope))
         result = answer_from_pick(question, query.standalone, chosen)
+        self._quoted.put(lexicon, (question, tuple(history), scope),
+                         frozenset(span_key(c.source, c.start, c.end) for c in result.citations))
         if not result.supported:  # what came nearest, for the user to judge the refusal
             result = dataclasses.replace(result, closest=[
                 citation_for(n, c.chunk, c.span.start, c.span.end)
@@ -356,6 +382,23 @@ class Engine:
             result = dataclasses.replace(
                 result, notice="; ".join(n for n in (result.notice, notice) if n))
         return result
+
+    def _given(self, history: Sequence[str], scope: frozenset[str] | None) -> frozenset[SpanKey]:
+        """The spans that the answers to the last GIVEN_TURNS questions of `history` quoted, each
+        answered as it was asked (with the questions before it). Kept from when they were asked
+        on this engine (the chat); worked out again otherwise (`qa ask --history`)."""
+        given: set[SpanKey] = set()
+        for i in range(max(0, len(history) - GIVEN_TURNS), len(history)):
+            key = (history[i], tuple(history[:i]), scope)
+            spans = self._quoted.get(self.lexicon(), key)
+            if spans is None:
+                try:
+                    self._answer_extractive(history[i], list(history[:i]), scope)
+                except QAError:  # that question fails now: it gave nothing to repeat
+                    continue
+                spans = self._quoted.get(self.lexicon(), key) or frozenset()
+            given |= spans
+        return frozenset(given)
 
     def judge(self) -> Judge | None:
         """The reader model for the extractive answerer: `reader()`, if the answer model was
@@ -447,12 +490,28 @@ def answer_from_pick(question: str, standalone: str, chosen: Pick) -> Answer:
         return no_answer(question, standalone, notice=chosen.why)
     citations: list[Citation] = []
     sentences: list[Sentence] = []
+    before = None  # the sentence shown before, as a Candidate
     for n, cand in enumerate(chosen.sentences, start=1):
         citations.append(citation_for(n, cand.chunk, cand.span.start, cand.span.end))
-        shown = without_connective(cand.text) if n == 1 else cand.text  # quote: cand.span
+        shown = _readable(cand, before, first=n == 1)  # the quote stays cand.span, exactly
         sentences.append(Sentence(with_marker(shown, [n]), (n,), True))
+        before = cand
     return Answer(question=question, text=" ".join(s.text for s in sentences), supported=True,
                   citations=citations, sentences=sentences, standalone_question=standalone)
+
+
+def _readable(cand: Candidate, before: Candidate | None, first: bool) -> str:
+    """A quoted sentence as the answer shows it: a pronoun subject named in brackets when the
+    sentence that names it is not shown just before ("[Zelenskyy] insisted ..."), and the first
+    sentence without an opening connective that tied it to the source sentence before it."""
+    shown = cand.text
+    named_just_before = (before is not None and cand.named_in is not None
+                         and (before.chunk.source, before.span) == (cand.named_in.chunk.source,
+                                                                    cand.named_in.span))
+    if not named_just_before:
+        shown = named_subject(shown, cand.previous,
+                              cand.chunk.text[: cand.span.start - cand.chunk.start])
+    return without_connective(shown) if first else shown
 
 
 def _check_question(question: str) -> str:

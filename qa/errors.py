@@ -5,6 +5,7 @@ says what went wrong and what to do. The CLI and the chat print `str(error)`, ne
     ├── ConfigError       a setting or an installed piece is wrong (bad QA_* value, missing package)
     ├── QuestionError     the question itself is unusable (empty, too long)
     ├── SourceError       seeds/ is empty or missing, or a source file cannot be used
+    │   └── NoDocumentsError  nothing is indexed yet (the chat says how to add documents)
     ├── IndexError_       index/ is unreadable, foreign, or from an older version
     ├── StoreError        the Chroma server is down or answers wrongly
     ├── ModelError        the language-model endpoint is down, slow, refuses, or answers garbage
@@ -29,6 +30,10 @@ class QuestionError(QAError):
 
 class SourceError(QAError):
     """The sources cannot be read: `seeds/` missing or empty, or a file that cannot be used."""
+
+
+class NoDocumentsError(SourceError):
+    """No document is indexed: seeds/ is empty (or holds nothing `qa` can read)."""
 
 
 class IndexError_(QAError):  # noqa: N801 - trailing underscore: do not shadow the builtin

@@ -4,6 +4,7 @@ the question's token states, the answer model file, and the fitting script end t
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from qa.errors import ConfigError
 from qa.offline.aliases import mentioned
 from qa.offline.answer_model import MODEL_FILE, AnswerModel
-from qa.offline.extractive import Analysis, Choice, answer_sentences
+from qa.offline.extractive import Analysis, Choice, Pick, answer_sentences, without_repeats
 from qa.offline.features import FEATURES, candidates
 from qa.offline.questions import (
     actor_agreement,
@@ -27,7 +28,14 @@ from qa.offline.questions import (
     resolve_question,
     says_what_it_is,
 )
-from qa.offline.resolve import resolve, resolve_from, subject, without_connective
+from qa.offline.resolve import (
+    named_subject,
+    resolve,
+    resolve_from,
+    short_name,
+    subject,
+    without_connective,
+)
 from qa.types import Chunk, Passage
 
 REPO = Path(__file__).resolve().parent.parent
@@ -215,8 +223,92 @@ def test_the_answer_drops_the_connective_and_the_quote_keeps_it(engine) -> None:
     a = engine.answer("What did Zelenskyy insist must precede any negotiations?")
     assert a.supported and a.citations[0].quote.startswith("However, ")  # the article's sentence
     first = a.sentences[0].text
-    assert first == f"{without_connective(a.citations[0].quote)[:-1]} [1]."
+    assert first == "[Zelenskyy] insisted that any negotiations must be preceded by a full, " \
+        "reliable ceasefire [1]."  # no "However,", and "he" named (issue 17)
     assert ARTICLE[a.citations[0].start:a.citations[0].end] == a.citations[0].quote
+    assert a.citations[0].quote.startswith("However, he insisted")  # the quote stays exact
+
+
+# --- a pronoun subject named, as an editor would (issue 17) ------------------------------------
+def article_sentence(opening: str) -> tuple[str, list[str], str]:
+    """A sentence of the seed article, the sentences before it (as the answerer reads them) and
+    the article up to it."""
+    from qa.sources.spans import is_heading, sentence_spans
+
+    before: list[str] = []
+    for s in sentence_spans(ARTICLE):
+        text = ARTICLE[s.start:s.end]
+        if text.startswith(opening):
+            return text, before[-3:], ARTICLE[:s.start]
+        if not is_heading(ARTICLE, s):
+            before.append(text)
+    raise AssertionError(f"no sentence opens with {opening!r}")
+
+
+@pytest.mark.parametrize(("opening", "shown"), [
+    ("However, he insisted", "However, [Zelenskyy] insisted that any negotiations"),
+    ("In a televised statement, he invited", "In a televised statement, [Putin] invited"),
+    ("His response underlined", "[Zelenskyy’s] response underlined"),
+    ("He expressed his commitment", "[Trump] expressed his commitment"),
+    ("However, he accused Ukraine", "However, [Putin] accused Ukraine"),
+    ("He blamed Kyiv", "[Putin] blamed Kyiv"),
+])
+def test_a_pronoun_subject_is_named_in_brackets(opening: str, shown: str) -> None:
+    sentence, before, context = article_sentence(opening)
+    named = named_subject(sentence, before, context)
+    assert named.startswith(shown), named
+    # Only the pronoun changed: the rest of the sentence is the source's, character for character.
+    assert re.sub(r"\[[^\]]+\]", "X", named, count=1) == re.sub(
+        r"\b(?:he|his|He|His)\b", "X", sentence, count=1)
+
+
+def test_a_pronoun_named_in_its_own_clause_is_left_alone() -> None:
+    sentence, before, context = article_sentence("While Putin now advocates")
+    assert named_subject(sentence, before, context) == sentence  # "While Putin ..., he ..."
+
+
+@pytest.mark.parametrize(("before", "sentence"), [
+    # Two people: "he" could be either.
+    (["Putin added that he would speak with Turkish President Recep Tayyip Erdoğan."],
+     "He said the talks were welcome."),
+    # A person introduced earlier by title and named again by surname is a second person too.
+    (["Former U.S. President Donald Trump praised the plan.",
+      "Zelenskyy thanked Trump for it."], "He called it fair."),
+    # A group is no "he", a person no "they".
+    (["Meanwhile, European leaders demanded a ceasefire."], "He refused."),
+    (["Putin noted that Russia had offered ceasefires."], "They were broken."),
+    # Two groups: "they" could be either.
+    (["European leaders met Russian officials in Geneva."], "They agreed on nothing."),
+    # Nobody named before.
+    (["The talks were delayed."], "He blamed the weather."),
+])
+def test_a_pronoun_is_not_named_when_the_antecedent_is_unclear(before: list[str],
+                                                               sentence: str) -> None:
+    assert named_subject(sentence, before, " ".join(before)) == sentence
+
+
+def test_they_is_named_when_one_group_is_meant() -> None:
+    assert named_subject("They threatened new sanctions.",
+                         ["Meanwhile, European leaders demanded a ceasefire."]) == (
+        "[European leaders] threatened new sanctions.")
+
+
+def test_short_names() -> None:
+    assert short_name("Ukrainian President Volodymyr Zelenskyy") == "Zelenskyy"
+    assert short_name("Former U.S. President Donald Trump") == "Trump"
+    assert short_name("Turkish President Recep Tayyip Erdoğan") == "Erdoğan"
+    assert short_name("European leaders") == "European leaders"
+    assert short_name("Kremlin") == "Kremlin"
+
+
+def test_the_answer_names_he_only_when_the_naming_sentence_is_not_shown(engine) -> None:  # type: ignore[no-untyped-def]
+    # "He blamed Kyiv" right after the sentence that names Putin reads as it is...
+    a = engine.answer("Who thanked the international mediators?")
+    assert [s.text.split()[0] for s in a.sentences] == ["Putin", "He"], a.text
+    # ...alone, it names him; its citation still quotes "He blamed Kyiv ..." exactly.
+    b = engine.answer("What did Zelenskyy insist must precede any negotiations?")
+    assert b.text.startswith("[Zelenskyy] insisted")
+    assert all(ARTICLE[c.start:c.end] == c.quote for c in a.citations + b.citations)
 
 
 @pytest.mark.parametrize(("question", "why"), [
@@ -324,3 +416,62 @@ def test_eval_report_tells_refused_from_wrong_answers(engine) -> None:  # type: 
     assert [r.correct for r in report.results] == [True, False, False, True]
     assert report.answer_accuracy == 1 / 3 and report.answerable_refused == 1 / 3
     assert report.summary()["answerable_refused"] == 0.3333
+
+
+# --- follow-ups do not repeat what an earlier answer gave (issue 17) ---------------------------
+def spans(a) -> set[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
+    return {(c.source, c.start, c.end) for c in a.citations}
+
+
+def test_a_repeat_gives_way_unless_it_is_the_answer() -> None:
+    text = "Putin proposed talks in Istanbul. He invited officials on Thursday."
+    chunk = Chunk(id="c", source="a.txt", start=0, end=len(text), text=text, sha256="")
+    istanbul, thursday = candidates([Passage(chunk, 1.0)])
+    key = {c: ("a.txt", c.span.start, c.span.end) for c in (istanbul, thursday)}
+    given = {key[istanbul]}
+    # "When?": Thursday is the answer; Istanbul, given before, only came along.
+    pick = Pick((istanbul, thursday), 1.0, best=thursday, holding=frozenset({key[thursday]}))
+    assert without_repeats(pick, given).sentences == (thursday,)
+    # The repeat is the answer: chosen first...
+    pick = Pick((istanbul, thursday), 1.0, best=istanbul)
+    assert without_repeats(pick, given).sentences == (istanbul, thursday)
+    # ...or holding what is asked ("Where?": the place) while another sentence came first.
+    pick = Pick((istanbul, thursday), 1.0, best=thursday, holding=frozenset({key[istanbul]}))
+    assert without_repeats(pick, given).sentences == (istanbul, thursday)
+    # Nothing new at all (the same question again): the answer itself, once more, alone.
+    pick = Pick((istanbul, thursday), 1.0, best=thursday)
+    assert without_repeats(pick, given | {key[thursday]}).sentences == (thursday,)
+
+
+def test_a_follow_up_answer_does_not_repeat_the_earlier_answer(engine) -> None:  # type: ignore[no-untyped-def]
+    first = engine.answer("Where did Putin propose holding the talks?")
+    assert first.supported and "Istanbul" in first.text
+    when = engine.answer("When?", history=[first.question])
+    assert when.supported and "Thursday" in when.text, when.text
+    assert not spans(first) & spans(when), when.text  # the Istanbul sentence is not said again
+    assert all(ARTICLE[c.start:c.end] == c.quote for c in when.citations)
+
+
+def test_a_follow_up_in_a_new_engine_works_out_the_earlier_answers(  # type: ignore[no-untyped-def]
+        settings, embedder) -> None:
+    from qa.api import Engine
+    from qa.store.chroma import Store
+
+    def fresh() -> Engine:
+        return Engine(settings, Store.open(settings.index_dir, settings.chroma_url), embedder)
+
+    history = ["Which Turkish leader would Putin speak with?",
+               "Where did Putin propose holding the talks?"]
+    asked_here = fresh()  # the chat: every question asked on the same engine
+    earlier = [asked_here.answer(q, history[:i]) for i, q in enumerate(history)]
+    here = asked_here.answer("When?", history)
+    # `qa ask --history` in a new process: nothing remembered, the same answer
+    there = fresh().answer("When?", history)
+    assert here.to_dict() == there.to_dict()
+    assert "Thursday" in here.text and not spans(here) & set().union(*map(spans, earlier))
+
+
+def test_a_repeat_that_is_the_answer_is_kept(engine) -> None:  # type: ignore[no-untyped-def]
+    first = engine.answer("Where did Putin propose holding the talks?")
+    again = engine.answer("Where exactly?", history=[first.question])
+    assert again.supported and spans(again) == spans(first)

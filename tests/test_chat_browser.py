@@ -273,6 +273,15 @@ def test_phone_opens_the_source_in_a_sheet_with_a_way_back(app: App, phone: Page
     playwright.expect(sheet).to_be_visible()
     p.keyboard.press("Escape")
     playwright.expect(sheet).to_be_hidden()
+    # The keyboard alone (a phone with a keyboard, a narrow window): Enter opens the sheet with
+    # Close focused, Enter on Close comes back to the citation.
+    marker.focus()
+    p.keyboard.press("Enter")
+    playwright.expect(sheet).to_be_visible()
+    playwright.expect(close).to_be_focused()
+    p.keyboard.press("Enter")
+    playwright.expect(sheet).to_be_hidden()
+    playwright.expect(marker).to_be_focused()
 
     phone.ask(second)  # the new answer comes into view
     playwright.expect(p.locator("#qa-chat .qa-answer").last).to_be_in_viewport()
@@ -314,6 +323,56 @@ def test_copy_and_export_an_answer(app: App, desktop: Page) -> None:
         assert f"[{c.n}] `{c.source}`, line {c.line_start}" in saved
         assert f"> {text[c.start:c.end]}" in saved
     desktop.screenshot("chat-copy-export-1400.png")
+
+
+def test_a_refusals_export_lists_the_closest_passages(app: App, desktop: Page) -> None:
+    expected = app.ask(REFUSED)
+    assert not expected.supported and expected.closest, "pick a refusal that has near passages"
+    p = desktop.page
+    desktop.open()
+    desktop.ask(REFUSED)
+    actions = p.locator("#qa-chat .qa-answer").last.locator(".qa-actions")
+    actions.get_by_role("button", name="Copy").click()
+    playwright.expect(actions.get_by_role("button", name="Copied")).to_be_visible()
+    assert p.evaluate("navigator.clipboard.readText()") == answer_plain_text(expected)
+    with p.expect_download() as download:
+        actions.get_by_role("button", name="Export").click()
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    assert saved == answer_markdown(expected)
+    label = "## Not an answer — the closest passages found\n"
+    assert saved.index("*Not in the sources.*") < saved.index(label)
+    text = app.source_text(SEED)
+    for c in expected.closest:  # each with its file and line, exactly as in the source
+        assert f"[{c.n}] `{c.source}`, line {c.line_start}" in saved
+        assert f"> {text[c.start:c.end]}" in saved
+
+
+def test_a_named_pronoun_keeps_quote_popover_and_export_exact(app: App, desktop: Page) -> None:
+    question = "What did Zelenskyy insist must precede any negotiations?"
+    expected = app.ask(question)
+    c = expected.citations[0]
+    assert expected.text.startswith("[Zelenskyy] insisted"), expected.text
+    assert c.quote.startswith("However, he insisted")  # the source's words
+    p = desktop.page
+    desktop.open()
+    desktop.ask(question)
+    answer = p.locator("#qa-chat .qa-answer").last
+    assert answer_text(answer).startswith("[Zelenskyy] insisted")
+    assert same_words(answer_text(answer), expected.text)
+    markers = answer.locator("a.qa-cite")  # the editor's bracket is text, not a citation
+    playwright.expect(markers).to_have_count(len(expected.citations))
+    markers.first.hover()
+    pop = p.get_by_role("tooltip")
+    playwright.expect(pop).to_contain_text(c.quote)
+    markers.first.click()
+    card = p.locator(f'.qa-sources .qa-turn[data-turn="0"] .qa-card[data-n~="{c.n}"]')
+    assert quote_of(card, c.n) == c.quote == app.source_text(SEED)[c.start:c.end]
+    with p.expect_download() as download:
+        answer.locator(".qa-actions").get_by_role("button", name="Export").click()
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    assert saved == answer_markdown(expected)
+    assert f"\n{expected.text}\n" in saved and f"> {c.quote}" in saved
+    desktop.screenshot("chat-named-subject-1400.png")
 
 
 def test_conversations_survive_a_reload_and_can_be_reopened(app: App, desktop: Page) -> None:
@@ -367,6 +426,28 @@ def test_files_dropped_on_the_chat_are_added(app: App, desktop: Page) -> None:
     desktop.local_only()
 
 
+def test_no_folder_names_in_what_a_user_sees(app: App, desktop: Page) -> None:
+    """Issue 17: the chat speaks of documents and the library, never of seeds/ or index/."""
+    p = desktop.page
+    desktop.open()
+    desktop.ask("Where did Putin propose holding the talks?")
+    desktop.ask(REFUSED)
+    seen = """() => [document.body.innerText, ...[...document.querySelectorAll(
+        '[placeholder], [aria-label], [title], [alt], [data-copy], [data-markdown]')].flatMap(
+        el => ['placeholder', 'aria-label', 'title', 'alt', 'data-copy', 'data-markdown'].map(
+        a => el.getAttribute(a) || ''))].join('\\n')"""
+    texts = [p.evaluate(seen)]
+    p.get_by_role("tab", name="Documents").click()
+    playwright.expect(p.get_by_role("button", name="Update the index")).to_be_visible()
+    playwright.expect(p.locator("#qa-docs-status")).to_contain_text("document(s) in the library")
+    p.locator("#qa-remove-choice").get_by_label("Remove a document").wait_for()
+    texts.append(p.evaluate(seen))
+    for text in texts:
+        for path in ("seeds/", "index/", str(app.seeds_dir), str(app.seeds_dir.parent)):
+            assert path not in text, f"{path!r} is shown: ...{text[text.find(path) - 80:][:160]}"
+    desktop.screenshot("documents-1400.png")
+
+
 # ------------------------------------------------------------------------------- accessibility
 
 
@@ -413,6 +494,10 @@ def test_axe_finds_nothing_serious(browser: playwright.Browser, app: App, theme:
         assert axe_violations(p) == [], "after a refusal"
         page.screenshot(f"chat-axe-{tag}.png")
         page.no_horizontal_overflow()
+        p.get_by_role("tab", name="Documents").click()  # its upload area and hints too
+        playwright.expect(p.locator("#qa-docs")).to_contain_text(SEED)
+        assert axe_violations(p) == [], "the Documents tab"
+        page.screenshot(f"documents-axe-{tag}.png")
 
 
 def test_conversation_label_stays_above_the_messages(app: App, desktop: Page) -> None:

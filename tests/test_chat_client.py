@@ -96,9 +96,32 @@ def test_export_is_markdown_with_question_answer_and_each_quote_located() -> Non
     refused = answer_markdown(Answer("Capital of Australia?", "The sources do not answer this "
                                      "question.", False, notice="the sources never mention it"))
     assert "*Not in the sources.*" in refused and "*the sources never mention it*" in refused
+    assert "## " not in refused  # no passage came near: no empty section
     assert export_name("Where did Putin propose holding the talks?") == \
         "qa-where-did-putin-propose-holding-the.md"
     assert export_name("¿?") == "qa-answer.md"
+
+
+def test_a_refusals_copy_and_export_list_the_closest_passages_as_not_an_answer() -> None:
+    near = [cite("Putin proposed talks in Istanbul.", 1),
+            cite("He invited officials to resume on Thursday.", 2, page=3)]
+    a = Answer("Capital of Australia?", "The sources do not answer this question.", False,
+               notice="the sources never mention Australia", closest=near)
+    md = answer_markdown(a)
+    assert md.index("*Not in the sources.*") < md.index(
+        "## Not an answer — the closest passages found\n")
+    assert "## Sources" not in md
+    assert ("[1] `news/today.txt`, line 3 (characters 12-45):\n\n"
+            "> Putin proposed talks in Istanbul.\n") in md
+    assert "[2] `news/today.txt`, line 3, page 3 (characters 46-89):" in md
+    for c in near:
+        assert TEXT[c.start:c.end] == c.quote and f"> {c.quote}" in md
+    copied = answer_plain_text(a)
+    assert copied == (
+        "The sources do not answer this question.\n\nthe sources never mention Australia\n\n"
+        "Not an answer — the closest passages found:\n"
+        '[1] news/today.txt, line 3: "Putin proposed talks in Istanbul."\n'
+        '[2] news/today.txt, line 3, page 3: "He invited officials to resume on Thursday."')
 
 
 def test_the_answer_bubble_has_copy_and_export_with_escaped_texts() -> None:
@@ -146,3 +169,19 @@ def test_only_the_newest_conversations_are_kept() -> None:
     assert len(parsed.conversations) == KEEP_CONVERSATIONS
     assert [t.question for t in parsed.conversations[0].turns][-1] == f"q{KEEP_TURNS * 3 - 1}"
     assert len(parsed.conversations[0].turns) == KEEP_TURNS
+
+
+def test_a_named_pronoun_renders_as_text_and_the_quote_stays_highlighted(engine) -> None:  # type: ignore[no-untyped-def]
+    # Issue 17: "[Zelenskyy] insisted ..." is the editor's insertion in the answer only.
+    a = engine.answer("What did Zelenskyy insist must precede any negotiations?")
+    assert a.text.startswith("[Zelenskyy] insisted")
+    html = render_answer(a, turn=0)
+    links = re.findall(r'<a class="qa-cite"[^>]*>\[(\d+)\]</a>', html)
+    assert links == [str(c.n) for c in a.citations]  # [Zelenskyy] is no marker
+    assert '<div class="qa-answer" data-turn="0">[Zelenskyy] insisted' in html
+    sources = render_sources([Turn(a.question, a)], engine.source_text)
+    c = a.citations[0]
+    assert c.quote.startswith("However, he insisted")
+    assert "".join(q for n, q in marks(sources) if str(c.n) in n.split()) == c.quote
+    md = answer_markdown(a)
+    assert f"\n{a.text}\n" in md and f"> {c.quote}\n" in md

@@ -247,7 +247,7 @@ def test_remove_a_document_then_it_is_no_longer_cited(writable_app: InProcessApp
     p.get_by_role("option", name="kettle.txt").click()
     p.locator("#qa-remove").click()
     status = p.locator("#qa-docs-status")
-    playwright.expect(status).to_contain_text("removed kettle.txt from seeds/")
+    playwright.expect(status).to_contain_text("removed kettle.txt from the library")
     playwright.expect(status).to_contain_text("1 removed")
     playwright.expect(table).not_to_contain_text("kettle.txt")
     assert not (writable_app.seeds_dir / "kettle.txt").exists()

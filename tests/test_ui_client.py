@@ -120,6 +120,38 @@ def test_follow_up_uses_earlier_questions(chat_server: ChatServer) -> None:
 
 
 @pytest.mark.slow
+def test_a_follow_up_does_not_repeat_the_earlier_answer(chat_server: ChatServer) -> None:
+    c = client(chat_server)
+    first, follow_up = "Where did Putin propose holding the talks?", "When?"
+    istanbul = c.predict(first, api_name="/ask")
+    when = c.predict(follow_up, [first], api_name="/ask")
+    assert "thursday" in when["text"].lower(), when["text"]
+    given = {(x["start"], x["end"]) for x in istanbul["citations"]}
+    assert given and not given & {(x["start"], x["end"]) for x in when["citations"]}
+    assert_quotes_exact(chat_server, when)
+
+    # In the page, the conversation's second answer gives the time only.
+    chat_turn(c, first)
+    messages, _ = chat_turn(c, follow_up)
+    shown = shown_text(message_text(messages[3]))
+    assert shown == as_shown(when["text"]) and "Istanbul" not in shown
+
+
+@pytest.mark.slow
+def test_an_empty_library_is_told_without_folder_names(writable_app) -> None:  # type: ignore[no-untyped-def]
+    for f in writable_app.seeds_dir.iterdir():
+        f.unlink()
+    writable_app.engine.refresh()
+    c = Client(writable_app.url, verbose=False)
+    messages, _ = chat_turn(c, "Where did Putin propose holding the talks?")
+    said = shown_text(message_text(messages[-1]))
+    assert "no documents in the library yet: add some in the Documents tab" in said
+    assert str(writable_app.seeds_dir) not in said and "seeds" not in said
+    with pytest.raises(AppError, match="^no documents in the library yet"):
+        c.predict("Where did Putin propose holding the talks?", api_name="/ask")
+
+
+@pytest.mark.slow
 def test_unanswerable_question_is_not_supported(chat_server: ChatServer) -> None:
     c = client(chat_server)
     result = c.predict(UNANSWERABLE, api_name="/ask")
@@ -332,7 +364,7 @@ def test_upload_never_overwrites_and_skips_same_content(tmp_path: Path) -> None:
     (up / "a.txt").write_text("first text", encoding="utf-8")
     assert add_upload(seeds, up / "a.txt", "notes.txt", 1) == "added notes.txt"
     assert add_upload(seeds, up / "a.txt", "other.md", 1) == (
-        "other.md: the same text is already in seeds/ as notes.txt; skipped")
+        "other.md: the same text is already in the library as notes.txt; skipped")
     (up / "b.txt").write_text("second text", encoding="utf-8")
     assert add_upload(seeds, up / "b.txt", "notes.txt", 1) == (
         "added notes-2.txt (a different notes.txt exists)")
@@ -371,10 +403,11 @@ def test_remove_moves_the_file_out_of_seeds_and_keeps_it(tmp_path: Path) -> None
     assert not (seeds / "sub" / "old.md").exists()
     [kept] = list(keep.rglob("old.md"))
     assert kept.read_text(encoding="utf-8") == "old notes" and kept.parent.name == "sub"
-    assert line == f"removed sub/old.md from seeds/ (kept as {kept})"
+    # In the chat's words: no folder (the server log says where it went).
+    assert line == "removed sub/old.md from the library (the file is kept, not deleted)"
     (tmp_path / "outside.txt").write_text("not a seed", encoding="utf-8")
     for bad in ("sub/old.md", "../outside.txt", "", "sub"):  # gone, outside, nothing, a folder
-        with pytest.raises(SourceError, match="is not a file in seeds/"):
+        with pytest.raises(SourceError, match="is not in the library: pick one"):
             remove_document(seeds, keep, bad)
     assert (tmp_path / "outside.txt").exists()
 

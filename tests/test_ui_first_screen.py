@@ -117,9 +117,12 @@ def test_first_screen_shows_titles_and_suggestions_and_a_click_answers(
     shown = [b.inner_text().strip() for b in page.locator(SUGGESTIONS).all()]
     assert shown == [s.question for s in expected.suggestions] and 3 <= len(shown) <= 4
     assert "seeds/" not in page.locator("body").inner_text()  # no developer path on screen
-    if viewport == LAPTOP:  # at first sight: documents, suggestions and the question box
-        for sel in ("#qa-scope", SUGGESTIONS, "#qa-question textarea"):
-            playwright.expect(page.locator(sel).first).to_be_in_viewport()
+    # At first sight, on a laptop and on a phone: documents, suggestions and the question box.
+    for sel in ("#qa-scope", SUGGESTIONS, "#qa-question textarea"):
+        playwright.expect(page.locator(sel).first).to_be_in_viewport()
+    # The list of past conversations, empty still, says what it is.
+    playwright.expect(page.locator("#qa-past input")).to_have_attribute(
+        "placeholder", "Past conversations")
     shot(page, f"first-screen-{name}.png")
 
     page.locator(SUGGESTIONS).first.click()

@@ -28,6 +28,9 @@ OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
     "ANONYMIZED_TELEMETRY": "False",
     "QA_BACKEND": "extractive",
+    # The rule-based answerer, as in every other test: the reader model (1.1 GB, ~1 s a question)
+    # is exercised by tests/test_judge.py only. A test may still ask for it through `env`.
+    "QA_JUDGE": "off",
 }
 CHROMIUM = "/usr/bin/chromium"  # Debian's, driven by playwright
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -268,6 +268,13 @@
     if (drop && drop.getAttribute('aria-hidden') !== 'true') drop.setAttribute('aria-hidden', 'true');
     $$('#qa-chat-drop button, #qa-chat-drop input, #qa-chat-drop [tabindex]')
       .forEach(e => { if (e.tabIndex !== -1) e.tabIndex = -1; });
+    // Gradio names its upload area "Click to upload or drop files" while it reads "Drop File
+    // Here - or - Click to Upload": a speech-input user saying what they see would miss it
+    // (axe: label-content-name-mismatch). Its words are its name.
+    $$('#qa-upload button.upload-container[aria-label]').forEach(b => b.removeAttribute('aria-label'));
+    // The list of past conversations says what it is while nothing is chosen (it has no label).
+    const past = $('#qa-past input');
+    if (past && past.placeholder !== 'Past conversations') past.placeholder = 'Past conversations';
   }
   let answers = 0, queued = false;
   function settle() {

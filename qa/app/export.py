@@ -7,7 +7,10 @@ import re
 
 from qa.types import Answer, Citation
 
-__all__ = ["answer_markdown", "answer_plain_text", "export_name", "where"]
+__all__ = ["CLOSEST_LABEL", "answer_markdown", "answer_plain_text", "export_name", "where"]
+
+# Over the sentences a refusal shows: what came nearest, never to be read as the answer.
+CLOSEST_LABEL = "Not an answer — the closest passages found"
 
 
 def where(c: Citation) -> str:
@@ -28,10 +31,20 @@ def answer_plain_text(answer: Answer) -> str:
     lines = [answer.text]
     if answer.notice:
         lines += ["", answer.notice]
-    if answer.citations:
-        lines += ["", "Sources:"]
-        lines += [f'[{c.n}] {c.source}, {_where_plain(c)}: "{c.quote}"' for c in answer.citations]
+    for title, quoted in _quoted(answer):
+        lines += ["", f"{title}:"]
+        lines += [f'[{c.n}] {c.source}, {_where_plain(c)}: "{c.quote}"' for c in quoted]
     return "\n".join(lines)
+
+
+def _quoted(answer: Answer) -> list[tuple[str, list[Citation]]]:
+    """The passages an answer's texts list, under their title: its sources, or, for a refusal,
+    the closest passages, labelled as not an answer."""
+    if answer.citations:
+        return [("Sources", answer.citations)]
+    if not answer.supported and answer.closest:
+        return [(CLOSEST_LABEL, answer.closest)]
+    return []
 
 
 def answer_markdown(answer: Answer) -> str:
@@ -41,9 +54,9 @@ def answer_markdown(answer: Answer) -> str:
         out += [f"*{_md_line(answer.notice)}*", ""]
     if not answer.supported:
         out += ["*Not in the sources.*", ""]
-    if answer.citations:
-        out += ["## Sources", ""]
-        for c in answer.citations:
+    for title, quoted in _quoted(answer):
+        out += [f"## {title}", ""]
+        for c in quoted:
             out.append(f"[{c.n}] `{c.source}`, {_where_plain(c)} (characters {c.start}-{c.end}):")
             out.append("")
             out += [f"> {line}" if line else ">" for line in c.quote.split("\n")]

@@ -33,11 +33,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # set before gradio 
 import gradio as gr  # noqa: E402
 
 from qa.app.conversations import Library, Turn, new_id  # noqa: E402
-from qa.app.export import answer_markdown, answer_plain_text, export_name, where  # noqa: E402
+from qa.app.export import (  # noqa: E402
+    CLOSEST_LABEL,
+    answer_markdown,
+    answer_plain_text,
+    export_name,
+    where,
+)
 from qa.app.first_screen import PLACEHOLDER, ask_in_scope, first_screen_block  # noqa: E402
 from qa.app.progress import status_line  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.errors import QAError, QuestionError  # noqa: E402
+from qa.errors import NoDocumentsError, QAError, QuestionError  # noqa: E402
 from qa.sources.documents import UPLOAD_SUFFIXES, add_upload, remove_document  # noqa: E402
 from qa.types import Answer, Citation, IndexProgress, IndexReport  # noqa: E402
 
@@ -146,6 +152,15 @@ def _notice(text: str) -> str:
     return f'<div class="qa-notice">{_esc(text)}</div>'
 
 
+def _in_plain_words(error: QAError) -> str:
+    """An error's one line for the page: the engine's own, except where it speaks of folders that
+    only the person running the server sees."""
+    if isinstance(error, NoDocumentsError):
+        return ("no documents in the library yet: add some in the Documents tab, or drop files "
+                "on the chat")
+    return str(error)
+
+
 def render_error(message: str) -> str:
     return f'<div class="qa-error">⚠ {_esc(message)}</div>'
 
@@ -154,7 +169,7 @@ def render_streaming(text: str) -> str:
     return f'<div class="qa-answer qa-streaming">{_esc(text)}<span class="qa-caret">▍</span></div>'
 
 
-_CLOSEST_LABEL = "Not an answer — the closest passages found:"
+_CLOSEST_LABEL = f"{CLOSEST_LABEL}:"
 
 
 def render_closest(answer: Answer, turn: int) -> str:
@@ -283,7 +298,9 @@ def _cards(citations: list[Citation], turn: int, source_text: Callable[[str], st
         try:
             texts[source] = source_text(source)
         except (QAError, OSError) as e:
-            problems[source] = f"source unavailable: {e}"
+            log.warning("source %s unavailable: %s", source, e)
+            problems[source] = "this document is no longer in the library" if isinstance(
+                e, QAError) else "this document cannot be read just now"
     by_source: dict[str, list[Citation]] = {}
     cards: dict[int, str] = {}  # by the first number of the card
     for c in citations:
@@ -419,7 +436,7 @@ def build_app(
                 yield "", messages, gr.skip(), turns
             turn = Turn(q, _final([final] if final else []))
         except QAError as e:
-            turn = Turn(q, error=str(e))
+            turn = Turn(q, error=_in_plain_words(e))
         except Exception as e:  # the page gets one line; the traceback goes to the server log
             log.exception("answering %r failed", q)
             turn = Turn(q, error=f"something went wrong while answering ({type(e).__name__}); "
@@ -449,16 +466,16 @@ def build_app(
                                             sources, page=False)).to_dict()
             return _final(ask_fn(question, list(history or []))).to_dict()
         except QAError as e:
-            raise gr.Error(str(e), print_exception=False) from None
+            raise gr.Error(_in_plain_words(e), print_exception=False) from None
 
     def list_documents() -> tuple[Any, str, Any]:
         try:
             rows = [[d.source, d.chunks, d.sha256[:12]] for d in engine.documents()]
         except QAError as e:
             return [], f"⚠ {_esc(str(e))}", gr.update(choices=[], value=None)
-        line = f"{len(rows)} file(s) indexed from `{_esc(str(seeds_dir))}`."
+        line = f"{len(rows)} document(s) in the library."
         if not rows:
-            line += " No documents yet: add files here or put them in that folder."
+            line += " Add files here, or drop them on the chat."
         return rows, line, gr.update(choices=[r[0] for r in rows], value=None)
 
     def reindex() -> Iterator[tuple[Any, str, Any]]:
@@ -588,11 +605,11 @@ def build_app(
                         upload = gr.File(label=f"Add {', '.join(UPLOAD_SUFFIXES)} files (up to {max_mb:g} MB each)",
                                          file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                                          type="filepath", elem_id="qa-upload", height=180)
-                        again = gr.Button("Re-index seeds/", elem_id="qa-reindex")
-                        doomed = gr.Dropdown(label="Remove a file from seeds/", choices=[],
+                        again = gr.Button("Update the index", elem_id="qa-reindex")
+                        doomed = gr.Dropdown(label="Remove a document", choices=[],
                                              value=None, elem_id="qa-remove-choice",
-                                             info="It is moved to the index folder's "
-                                             "removed/, not deleted.")
+                                             info="It leaves the library; the file is kept, "
+                                             "not deleted.")
                         drop = gr.Button("Remove", variant="secondary", size="md",
                                          elem_id="qa-remove")
 

@@ -16,7 +16,7 @@ A few checks overrule the model, because no sentence can answer the question whe
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -34,7 +34,7 @@ from qa.offline.features import (
     term_in,
 )
 from qa.offline.judge import Judge, Pair
-from qa.offline.questions import Question, missing_names, says_what_it_is
+from qa.offline.questions import Question, has_type, missing_names, says_what_it_is
 from qa.offline.resolve import subject
 from qa.offline.text import fold
 from qa.store.embed import Encoded
@@ -42,7 +42,7 @@ from qa.types import Passage
 
 __all__ = ["Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse",
            "answer_sentences", "checks", "choose", "closest", "decide", "judge_pair", "judged",
-           "log_odds"]
+           "log_odds", "span_key", "without_repeats"]
 
 # Asked for, these must be in the answer ("place" only for "where": "which country" is answered by
 # "Turkish President ...").
@@ -60,6 +60,10 @@ class Pick:
     sentences: tuple[Candidate, ...]
     confidence: float  # the abstainer's margin: >= 0 answers (unless a check overrules it)
     reasons: tuple[str, ...] = ()  # why it abstains: the failed checks, for the user to read
+    best: Candidate | None = None  # the sentence chosen first, when it answers
+    # The `span_key`s of the sentences that hold the kind of thing the question asks for ("when":
+    # a time it does not state; "why": a reason); none when the question asks for no kind.
+    holding: frozenset[tuple[str, int, int]] = frozenset()
 
     @property
     def why(self) -> str:
@@ -162,7 +166,35 @@ def decide(analysis: Analysis, model: AnswerModel, judge: Judge | None = None) -
                                       for i in choice.ranked[:model.judge.candidates]]))
     if choice.reasons or choice.confidence < 0:
         return Pick((), choice.confidence, choice.reasons or choice.stepped_over)
-    return Pick(answer_sentences(analysis, choice), choice.confidence)
+    sentences = answer_sentences(analysis, choice)
+    q = analysis.question
+    holding = frozenset(_key(c) for c in sentences
+                        if q.kind is not None and has_type(c.text, q.kind, True, q.asked))
+    return Pick(sentences, choice.confidence, best=analysis.candidates[choice.rows[0]],
+                holding=holding)
+
+
+def span_key(source: str, start: int, end: int) -> tuple[str, int, int]:
+    """What identifies a quoted sentence across answers: its file and exact offsets."""
+    return (source, start, end)
+
+
+def without_repeats(pick: Pick, given: Collection[tuple[str, int, int]]) -> Pick:
+    """A follow-up's answer without the sentences that an earlier answer of the conversation
+    already gave (`given`: their `span_key`s), unless such a sentence is itself the answer: the
+    one chosen first, or one that holds what the question asks for (the time, for "when").
+    "When?" after "Where did Putin propose holding the talks?" is answered by the sentence that
+    gives Thursday, not by the Istanbul sentence again before it. Asked again, the answer is
+    given again (the sentence chosen first always stays)."""
+    if pick.best is None or len(pick.sentences) < 2:
+        return pick
+    answer = {_key(pick.best)} | pick.holding
+    kept = tuple(c for c in pick.sentences if _key(c) in answer or _key(c) not in given)
+    return pick if len(kept) == len(pick.sentences) else replace(pick, sentences=kept)
+
+
+def _key(c: Candidate) -> tuple[str, int, int]:
+    return span_key(c.chunk.source, c.span.start, c.span.end)
 
 
 def judge_pair(c: Candidate) -> Pair:

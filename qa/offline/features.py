@@ -93,6 +93,7 @@ class Candidate:
     # The sentence that names whom its opening pronoun stands for ("Putin also revisited ..." for
     # "He blamed Kyiv ..."): quoted too when the question asks who.
     named_in: Candidate | None = None
+    previous: tuple[str, ...] = ()  # the sentences before it (nearest last) its pronoun was read in
 
 
 class Lexicon:
@@ -232,7 +233,8 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
                 resolved, source = ((text, None) if heading
                                     else resolve_from(text, [b.text for b in recent]))
                 here = Candidate(c, span, text, resolved, antecedent, heading,
-                                 recent[source] if source is not None else None)
+                                 recent[source] if source is not None else None,
+                                 tuple(b.text for b in recent))
                 out.append(here)
             else:  # read only as an antecedent for the sentences after it: its text is enough
                 here = Candidate(c, span, text, text, heading=heading)

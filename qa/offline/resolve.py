@@ -96,6 +96,67 @@ def resolve_from(sentence: str, previous: Sequence[str]) -> tuple[str, int | Non
     return f"{lead}{replacement}{rest[m.end():]}", source
 
 
+# Words that make the capitalised words after them a person's name ("Turkish President Recep
+# Tayyip Erdoğan", "Prime Minister Keir Starmer"): the name is then the last of them.
+_TITLE = re.compile(
+    r"\b(?:President|Minister|Chancellor|Secretary|Premier|King|Queen|Pope|Senator|Governor|"
+    r"Mayor|General|Ambassador|Spokesman|Spokeswoman|Chairman|Chairwoman|Director|Judge|"
+    r"Prince|Princess|Dr|Mr|Mrs|Ms|Sir|CEO)\b\.?((?:\s+[A-Z][\w’'.-]*)+)")
+
+
+def short_name(name: str) -> str:
+    """How an editor names someone a second time: "Russian President Vladimir Putin" -> "Putin";
+    a name without a title ("Zelenskyy", "European leaders", "Kremlin") as it is."""
+    m = _TITLE.search(name)
+    return m.group(1).split()[-1].rstrip(".") if m else name
+
+
+def _people(text: str) -> set[str]:
+    """The people `text` introduces with a title, by their short name."""
+    return {m.group(1).split()[-1].rstrip(".") for m in _TITLE.finditer(text)}
+
+
+def _groups(text: str) -> set[str]:
+    """Groups named the way `subject` names them: "European leaders", "Russian officials"."""
+    return {f"{a} {b}" for a, b in re.findall(r"\b([A-Z][\w’'.-]*)\s+([a-z]{3,}s)\b", text)
+            if _ADJECTIVE.search(a)}
+
+
+def named_subject(sentence: str, previous: Sequence[str], context: str = "") -> str:
+    """`sentence` with an opening pronoun subject named in brackets, the way an editor inserts a
+    name into a quote: "However, he insisted ..." -> "However, [Zelenskyy] insisted ...". Only
+    the answer's text: its citation still quotes the source sentence exactly.
+
+    `previous`: the sentences before it, nearest last (as `resolve` reads them); `context`: the
+    text before it that may introduce people by title. Named only when the antecedent is clear:
+    the name comes from a sentence before (not from the sentence's own clause, "While Putin ...,
+    he ..."), "he"/"she" stands for one person (no other person named from that sentence on;
+    not a group), "they" for one group ("European leaders"). Otherwise unchanged."""
+    _, rest = _opening(sentence)
+    m = _PRONOUN.match(rest)
+    if not m:
+        return sentence
+    resolved, source = resolve_from(sentence, previous)
+    if source is None:
+        return sentence
+    name = subject(previous[source])
+    since = " ".join(previous[source:])
+    pronoun = m.group(1).lower()
+    group = name.split()[-1].islower()  # "European leaders"
+    if pronoun in ("they", "their"):
+        if not group or _groups(since) - {name}:
+            return sentence
+    else:
+        short = short_name(name)
+        if group or {p for p in _people(context + " " + since)
+                     if p != short and re.search(rf"\b{re.escape(p)}\b", since)}:
+            return sentence
+        name = short
+    label = f"[{name}’s]" if pronoun in ("his", "her", "their") else f"[{name}]"
+    at = len(sentence) - len(rest)
+    return f"{sentence[:at]}{label}{rest[m.end():]}"
+
+
 # Connectives that only tie a sentence to the one before it in the source; at the start of an
 # answer that sentence is not shown, so the word dangles. Temporal ones ("Later,") carry meaning.
 _DANGLING = re.compile(

@@ -3,12 +3,14 @@
 Both keep what the user has: an upload never overwrites a file (a taken name gets `-2`, `-3`...)
 and is parsed before it is saved, so a corrupt file is refused with the reader's reason; a removed
 file is moved out of seeds/ into the index folder's `removed/` (with the time of removal), not
-deleted, so a wrong click can be undone by moving it back.
+deleted, so a wrong click can be undone by moving it back. Their one-line results are shown in
+the chat, so they speak of "the library", never of folders.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import shutil
 import tempfile
@@ -19,6 +21,8 @@ from pathlib import Path
 from qa.errors import SourceError
 from qa.sources.readers import read_source, supported_suffixes
 from qa.sources.walk import walk
+
+log = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = supported_suffixes()  # whatever qa can read: .txt, .md, .pdf, .html, .docx
 
@@ -77,7 +81,7 @@ def add_upload(seeds_dir: Path, upload: Path, original_name: str, max_mb: float)
     for existing in walk(seeds_dir)[0]:  # as indexing sees seeds/: no links out, no loops
         if Path(existing.source).suffix.lower() in UPLOAD_SUFFIXES and existing.size == len(data) \
                 and _sha256(Path(existing.path)) == digest:
-            return f"{name}: the same text is already in seeds/ as {existing.source}; skipped"
+            return f"{name}: the same text is already in the library as {existing.source}; skipped"
     stem, suffix = name[: -len(Path(name).suffix)], Path(name).suffix
     for k in range(1, 1000):
         candidate = seeds_dir / (name if k == 1 else f"{stem}-{k}{suffix}")
@@ -88,19 +92,21 @@ def add_upload(seeds_dir: Path, upload: Path, original_name: str, max_mb: float)
             continue
         renamed = "" if k == 1 else f" (a different {name} exists)"
         return f"added {candidate.name}{renamed}"
-    raise SourceError(f"too many files named like {name} in seeds/: rename it and try again")
+    raise SourceError(f"too many documents named like {name}: rename it and try again")
 
 
 def remove_document(seeds_dir: Path, keep_dir: Path, source: str) -> str:
     """Moves `source` (a path relative to seeds/, as the index lists it) out of seeds/ into
-    `keep_dir`/<UTC time>/`source`. Returns what happened, in one line; raises SourceError when
+    `keep_dir`/<UTC time>/`source`. Returns what happened, in one line, in the words of the
+    chat (no folder names; the server log says where the file went); raises SourceError when
     there is no such file in seeds/."""
     root = seeds_dir.resolve()
     path = (seeds_dir / source).resolve()
     if not source or root not in path.parents or not path.is_file():
-        raise SourceError(f"{source!r} is not a file in seeds/: pick one from the list")
+        raise SourceError(f"{source!r} is not in the library: pick one from the list")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     target = keep_dir / stamp / path.relative_to(root)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(path), target)
-    return f"removed {source} from seeds/ (kept as {target})"
+    log.info("removed %s: moved to %s", source, target)  # where to take it back from
+    return f"removed {source} from the library (the file is kept, not deleted)"
