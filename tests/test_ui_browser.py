@@ -95,6 +95,9 @@ def test_ask_stream_click_citation_and_see_the_quote(chat_server: ChatServer, pa
     p = page.page
     p.goto(chat_server.url)
     page.ask(question)
+    # `qa chat`'s footer offers the settings only: no "Use via API" page for a reader
+    footer = p.locator("footer").inner_text()
+    assert "Settings" in footer and "API" not in footer and "Gradio" not in footer
     page.ask(follow_up)
     assert p.evaluate("window.__qaPartials.length") > 0  # the placeholder was shown
 

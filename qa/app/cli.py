@@ -203,6 +203,7 @@ def _chat(args: argparse.Namespace) -> int:
             max_file_size=int(settings.max_upload_mb * 1024 * 1024),
             prevent_thread_lock=True, quiet=True, ssr_mode=False, mcp_server=False, pwa=False,
             enable_monitoring=False, share=False, show_error=False,
+            footer_links=["settings"],  # no "Use via API" or "Built with Gradio" for a reader
         )
     except OSError:
         raise ConfigError(f"cannot listen on {host}:{port}: the port is in use or not allowed; "
