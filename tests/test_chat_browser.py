@@ -299,9 +299,9 @@ def test_phone_opens_the_source_in_a_sheet_with_a_way_back(app: App, phone: Page
     phone.local_only()
 
 
-def test_copy_and_export_an_answer(app: App, desktop: Page) -> None:
-    question = "Who blamed Kyiv?"
-    expected = app.ask(question)
+def copy_and_export(desktop: Page, question: str) -> tuple[str, str, str]:
+    """Asks `question` in a fresh page, then presses the answer's Copy and Export: (what was
+    copied, the exported file's text, its suggested name)."""
     p = desktop.page
     desktop.open()
     desktop.ask(question)
@@ -309,13 +309,19 @@ def test_copy_and_export_an_answer(app: App, desktop: Page) -> None:
     actions.get_by_role("button", name="Copy").click()
     playwright.expect(actions.get_by_role("button", name="Copied")).to_be_visible()
     copied = p.evaluate("navigator.clipboard.readText()")
-    assert copied == answer_plain_text(expected)
-    assert copied.startswith(expected.text) and all(c.quote in copied for c in expected.citations)
-
     with p.expect_download() as download:
         actions.get_by_role("button", name="Export").click()
     saved = Path(download.value.path()).read_text(encoding="utf-8")
-    assert download.value.suggested_filename == "qa-who-blamed-kyiv.md"
+    return copied, saved, download.value.suggested_filename
+
+
+def test_copy_and_export_an_answer(app: App, desktop: Page) -> None:
+    question = "Who blamed Kyiv?"
+    expected = app.ask(question)
+    copied, saved, file_name = copy_and_export(desktop, question)
+    assert copied == answer_plain_text(expected)
+    assert copied.startswith(expected.text) and all(c.quote in copied for c in expected.citations)
+    assert file_name == "qa-who-blamed-kyiv.md"
     assert saved == answer_markdown(expected)
     assert saved.startswith(f"# {question}\n\n{expected.text}\n")
     text = app.source_text(SEED)
@@ -328,16 +334,8 @@ def test_copy_and_export_an_answer(app: App, desktop: Page) -> None:
 def test_a_refusals_export_lists_the_closest_passages(app: App, desktop: Page) -> None:
     expected = app.ask(REFUSED)
     assert not expected.supported and expected.closest, "pick a refusal that has near passages"
-    p = desktop.page
-    desktop.open()
-    desktop.ask(REFUSED)
-    actions = p.locator("#qa-chat .qa-answer").last.locator(".qa-actions")
-    actions.get_by_role("button", name="Copy").click()
-    playwright.expect(actions.get_by_role("button", name="Copied")).to_be_visible()
-    assert p.evaluate("navigator.clipboard.readText()") == answer_plain_text(expected)
-    with p.expect_download() as download:
-        actions.get_by_role("button", name="Export").click()
-    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    copied, saved, _ = copy_and_export(desktop, REFUSED)
+    assert copied == answer_plain_text(expected)
     assert saved == answer_markdown(expected)
     label = "## Not an answer — the closest passages found\n"
     assert saved.index("*Not in the sources.*") < saved.index(label)
