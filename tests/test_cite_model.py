@@ -18,6 +18,7 @@ from qa.model.cite import (
     NOT_SUPPORTED_NOTICE,
     UNSUPPORTED_TAG,
     cite_model_answer,
+    gives_what_is_asked,
     is_refusal,
     support_score,
 )
@@ -525,6 +526,23 @@ def test_a_sentence_without_the_kind_of_thing_asked_for_does_not_answer(
     a = cite_model_answer(question, raw, PASSAGES)
     assert not a.supported and "none of them states the answer" in a.notice
     assert cite_model_answer(answered_by_it, raw, PASSAGES).supported
+
+
+@pytest.mark.parametrize(("question", "raw", "not_an_answer"), [
+    # Qwen2.5-1.5B answers with the bare thing (bench/bench_model.py, eval/heldout.jsonl)
+    ("In which city does Putin want the peace negotiations to happen?", "Istanbul [1].",
+     "The talks [1]."),
+    ("Where did Putin propose holding the talks?", "Istanbul [1].", "The talks [1]."),
+    ("Who did Putin say he would speak with?", "Recep Tayyip Erdoğan [2].",
+     "Putin [1]."),  # the question's own name
+    # a long sentence needs the thing where a name is not just its subject
+    ("Where will the ceasefire be monitored?", "Monitors will work in Istanbul [1].",
+     "Zelenskyy insisted that any negotiations must be preceded by a ceasefire [3]."),
+])
+def test_a_bare_name_answers_a_question_asking_for_a_place_or_a_person(
+        question: str, raw: str, not_an_answer: str) -> None:
+    assert gives_what_is_asked(question, raw)
+    assert not gives_what_is_asked(question, not_an_answer)
 
 
 def test_a_sentence_that_only_restates_the_question_is_not_supported() -> None:

@@ -271,12 +271,31 @@ def _answers(claims: Sequence[MarkedSentence], sentences: Sequence[Sentence],
 
 def gives_what_is_asked(question: str, sentence: str) -> bool:
     """`sentence` holds the kind of thing `question` asks for (a number, a time, a place, a
-    person, a reason), or names if it asks for names; True when the question does not say."""
+    person, a reason), or names if it asks for names; True when the question does not say. A
+    model may answer with the bare thing ("Istanbul [1]."): for a place or a person, a short
+    sentence with a name the question does not hold answers it."""
     kind = answer_type(question)
+    bare = len(MARKER.sub(" ", sentence).split()) <= BARE_WORDS
+    if kind in _NAMED and bare and _new_capitalised(sentence, question):
+        return True
     if kind is not None and not (has_type(sentence, kind, True, question)
                                  or has_type(sentence, kind, False, question)):
         return False
-    return not asks_for_names(question) or bool(new_names(sentence, question))
+    return not asks_for_names(question) or bool(new_names(sentence, question)) or (
+        bare and _new_capitalised(sentence, question))
+
+
+BARE_WORDS = 4  # at most this many words: the bare thing ("Istanbul [1].", "Recep Tayyip Erdoğan")
+_NAMED = frozenset({"place", "place_name", "person"})
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]+")
+_OPENERS = frozenset("The A An He She It They This That These Those In On At Yes No His Her Its "
+                     "Their There Here According".split())
+
+
+def _new_capitalised(sentence: str, question: str) -> bool:
+    said = {w.lower().strip(".") for w in re.findall(r"[\w’'.-]+", question)}
+    return any(w not in _OPENERS and w.lower().strip(".") not in said
+               for w in _CAPITALISED.findall(sentence))
 
 
 def _is_refusal_claim(claim: MarkedSentence) -> bool:
