@@ -44,6 +44,7 @@ from qa.offline.resolve import resolve_from, subject
 from qa.offline.text import fold
 from qa.sources.spans import Span, is_heading, sentence_spans
 from qa.store.embed import Embedder, Encoded
+from qa.store.sentences import SentenceStore
 from qa.types import Chunk, Passage
 
 FEATURES = (
@@ -165,14 +166,19 @@ def term_in(term: str, terms: set[str]) -> bool:
 
 
 class SentenceVectors:
-    """Embeddings of source sentences (and words), computed on first use and kept (LRU).
+    """Embeddings of source sentences (and words), kept (LRU) once used. A text not kept is
+    looked up in `stored` (the vectors the indexer stored: `stored_texts` of every chunk), and
+    only what is not there either goes through the model (an index built before sentence
+    vectors were stored has none: everything then goes through the model, as it always did).
 
     Thread-safe: the chat answers several questions at once. The model runs outside the lock, and
     each call answers from its own copy, so another thread's eviction cannot take a vector away.
     """
 
-    def __init__(self, embedder: Embedder, capacity: int = 20000) -> None:
+    def __init__(self, embedder: Embedder, stored: SentenceStore | None = None,
+                 capacity: int = 20000) -> None:
         self._embedder = embedder
+        self.stored = stored
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
@@ -196,6 +202,9 @@ class SentenceVectors:
         with self._lock:
             found = {t: self._cache[t] for t in texts if t in self._cache}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing and self.stored is not None:
+            found.update(self.stored.lookup(missing))
+            missing = [t for t in missing if t not in found]
         if missing:
             found.update(zip(missing, self._embedder.embed(missing), strict=True))
         with self._lock:
@@ -205,6 +214,15 @@ class SentenceVectors:
             while len(self._cache) > self._capacity:
                 self._cache.popitem(last=False)
         return np.stack([found[t] for t in texts])
+
+
+def stored_texts(chunk: Chunk) -> list[str]:
+    """The texts of `chunk` that `featurize` embeds whenever the chunk is retrieved: each candidate
+    sentence as it reads with its opening pronoun resolved (`Candidate.resolved`; a sentence
+    without one reads as itself). The indexer stores their vectors (`qa.store.sentences`).
+    `candidates` resolves pronouns within a chunk only, so a chunk alone gives the same texts as
+    the chunk among other passages."""
+    return list(dict.fromkeys(c.resolved for c in candidates([Passage(chunk, 0.0)])))
 
 
 # --- candidates ----------------------------------------------------------------------------------
