@@ -160,6 +160,7 @@ class IndexReport:
     warnings: tuple[str, ...] = ()
     chunks_resumed: int = 0  # found already stored by a run that was killed: not embedded again
     sentences_embedded: int = 0  # sentence texts embedded for the answerer (qa.store.sentences)
+    words_embedded: int = 0  # ... and words of those sentences new to the index
     files_upgraded: int = 0  # files indexed before sentence vectors were kept, given theirs now
 
 

@@ -21,8 +21,12 @@ def _expected_texts(store) -> dict[tuple[str, str], set[str]]:  # type: ignore[n
     """(source, sha256) -> the texts the answerer would embed of that file's chunks."""
     out: dict[tuple[str, str], set[str]] = {}
     for c in store.all_chunks():
-        out.setdefault((c.source, c.sha256), set()).update(stored_texts(c))
+        out.setdefault((c.source, c.sha256), set()).update(stored_texts(c).sentences)
     return out
+
+
+def _expected_words(store) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted({w for c in store.all_chunks() for w in stored_texts(c).words})
 
 
 def _rows(store: SentenceStore) -> set[tuple[bytes, str, str]]:
@@ -72,12 +76,17 @@ def test_indexing_stores_every_sentence_the_answerer_embeds(engine, embedder) ->
     assert set(stored) == set(texts)
     model = embedder.embed(texts)
     assert max(float(abs(stored[t] - v).max()) for t, v in zip(texts, model, strict=True)) < 1e-6
+    words = _expected_words(engine.store)  # and their words, each once
+    assert "istanbul" in words and report.words_embedded == len(words)
+    stored = sentences.lookup(words)
+    model = embedder.embed(words)
+    assert max(float(abs(stored[w] - v).max()) for w, v in zip(words, model, strict=True)) < 1e-6
 
     # a question asked with them embeds none of its candidate sentences
     calls: list[list[str]] = []
     engine.vectors = SentenceVectors(_Recording(embedder, calls), sentences)
     engine.answer("Where did Putin propose holding the talks?")
-    assert not any(t in texts for call in calls for t in call)
+    assert calls == []  # (the question's own texts are embedded with it, by `Engine._query`)
 
 
 class _Recording:

@@ -44,7 +44,7 @@ from qa.offline.resolve import resolve_from, subject
 from qa.offline.text import fold
 from qa.sources.spans import Span, is_heading, sentence_spans
 from qa.store.embed import Embedder, Encoded
-from qa.store.sentences import SentenceStore
+from qa.store.sentences import ChunkTexts, SentenceStore
 from qa.types import Chunk, Passage
 
 FEATURES = (
@@ -101,10 +101,9 @@ class Lexicon:
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         import Stemmer
-        from bm25s.stopwords import STOPWORDS_EN
 
         self._stem = Stemmer.Stemmer("english").stemWord
-        self._stop = frozenset(STOPWORDS_EN) | QUESTION_WORDS
+        self._stop = stopwords()
         self._cached_term_words = lru_cache(maxsize=TERM_CACHE)(self._term_words)
         df: dict[str, int] = {}
         mid: dict[str, int] = {}  # surface word (lowercased) -> times seen inside a sentence
@@ -143,7 +142,7 @@ class Lexicon:
         return self._cached_term_words(text)
 
     def _term_words(self, text: str) -> tuple[tuple[str, str], ...]:
-        return tuple((self._stem(w), w) for w in words(text) if w not in self._stop and len(w) > 1)
+        return tuple((self._stem(w), w) for w in content_words(text, self._stop))
 
     def idf(self, term: str) -> float:
         return math.log(1 + (self._n + 1) / (self._df.get(term, 0) + 0.5))
@@ -151,6 +150,19 @@ class Lexicon:
     def is_name(self, term: str) -> bool:
         """The sources write this word capitalised inside sentences (Putin, Ukrainian, Istanbul)."""
         return term in self._names
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN) | QUESTION_WORDS
+
+
+def content_words(text: str, stop: frozenset[str] | None = None) -> list[str]:
+    """The words of `text` that are no stopwords (folded: lowercase, no accents), in order."""
+    stop = stopwords() if stop is None else stop
+    return [w for w in words(text) if w not in stop and len(w) > 1]
 
 
 _MID_SENTENCE_WORD = re.compile(r"(?<=[\w,;)\]’'] )([\w’']+)")
@@ -216,13 +228,16 @@ class SentenceVectors:
         return np.stack([found[t] for t in texts])
 
 
-def stored_texts(chunk: Chunk) -> list[str]:
+def stored_texts(chunk: Chunk) -> ChunkTexts:
     """The texts of `chunk` that `featurize` embeds whenever the chunk is retrieved: each candidate
     sentence as it reads with its opening pronoun resolved (`Candidate.resolved`; a sentence
-    without one reads as itself). The indexer stores their vectors (`qa.store.sentences`).
-    `candidates` resolves pronouns within a chunk only, so a chunk alone gives the same texts as
-    the chunk among other passages."""
-    return list(dict.fromkeys(c.resolved for c in candidates([Passage(chunk, 0.0)])))
+    without one reads as itself), its content words (for near-synonyms) and the words of its
+    named subject (for "what did X say"). The indexer stores their vectors
+    (`qa.store.sentences`). `candidates` resolves pronouns within a chunk only, so a chunk alone
+    gives the same texts as the chunk among other passages."""
+    sentences = [c.resolved for c in candidates([Passage(chunk, 0.0)])]
+    words = [w for t in sentences for w in (*content_words(t), *subject(t).split())]
+    return ChunkTexts(list(dict.fromkeys(sentences)), list(dict.fromkeys(words)))
 
 
 # --- candidates ----------------------------------------------------------------------------------

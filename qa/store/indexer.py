@@ -37,12 +37,13 @@ from qa.sources.ingest import SeedFile, discover, file_sha256, iter_chunks
 from qa.sources.planted import find_instructions
 from qa.sources.readers import read_source
 from qa.store.chroma import FileRecord, Store
+from qa.store.sentences import ChunkTexts
 from qa.types import Chunk, IndexProgress, IndexReport
 
 log = logging.getLogger(__name__)
 
 EmbedFn = Callable[[list[str]], np.ndarray]
-SentenceTexts = Callable[[Chunk], list[str]]  # the texts of a chunk the answerer embeds
+SentenceTexts = Callable[[Chunk], ChunkTexts]  # the texts of a chunk the answerer embeds
 TokenCounter = Callable[[list[str]], list[int]]
 ProgressFn = Callable[[IndexProgress], None]
 BATCH_CHUNKS = 512  # chunks embedded and stored per step: bounds memory and what a kill loses
@@ -141,6 +142,7 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
         warnings=tuple(warnings),
         chunks_resumed=run.resumed,
         sentences_embedded=run.sentences_embedded,
+        words_embedded=run.words_embedded,
         files_upgraded=upgraded,
     )
 
@@ -192,7 +194,7 @@ class _Run:
                  sizes: list[int], sentence_texts: SentenceTexts | None = None) -> None:
         self.store, self.embed, self.on_progress = store, embed, on_progress
         self.sentence_texts = sentence_texts
-        self.sentences_embedded = 0
+        self.sentences_embedded = self.words_embedded = 0
         self.batch: list[tuple[_File, Chunk]] = []
         self.files: list[_File] = []  # opened, not committed yet
         self.files_total, self.files_done = len(sizes), 0
@@ -254,13 +256,21 @@ class _Run:
         another file has the same sentence). Returns the vectors of `new`."""
         if self.sentence_texts is None or self.store.sentences is None:
             return self.embed([c.text for c in new])
-        rows = [(c.source, c.sha256, t) for c in chunks for t in self.sentence_texts(c)]
-        known = self.store.sentences.lookup([t for _, _, t in rows])
+        rows, words = [], []
+        for c in chunks:
+            texts = self.sentence_texts(c)
+            rows += [(c.source, c.sha256, t) for t in texts.sentences]
+            words += texts.words
+        words = list(dict.fromkeys(words))
+        known = self.store.sentences.lookup([t for _, _, t in rows] + words)
         missing = list(dict.fromkeys(t for _, _, t in rows if t not in known))
-        vectors = self.embed([c.text for c in new] + missing)
-        known.update(zip(missing, vectors[len(new):], strict=True))
-        self.store.sentences.add((s, h, t, known[t]) for s, h, t in rows)
+        new_words = [w for w in words if w not in known and w not in missing]
+        vectors = self.embed([c.text for c in new] + missing + new_words)
+        known.update(zip(missing + new_words, vectors[len(new):], strict=True))
+        self.store.sentences.add(((s, h, t, known[t]) for s, h, t in rows),
+                                 ((w, known[w]) for w in new_words))
         self.sentences_embedded += len(missing)
+        self.words_embedded += len(new_words)
         return vectors[: len(new)]
 
     def report(self, source: str, committed: _File | None = None) -> None:

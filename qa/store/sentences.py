@@ -12,6 +12,10 @@ file version), the text's key a 16-byte BLAKE2b digest of it, the vector 384 flo
 - Rows belong to a file version (source, sha256), like chunks: a removed file's rows are deleted
   with its chunks, a changed file's old rows once its new version is committed, and rows that no
   file accounts for (a killed run's) with `sweep`.
+- The content words of those sentences are stored too (the answerer compares the question's words
+  with the words of its likeliest sentences, by meaning: "parse" ~ "parsing"), once each, in a
+  table of their own: a vocabulary shared by all files (~15,000 words, ~23 MB at 10,000 chunks),
+  kept until `qa index --rebuild`.
 - `files` records the file versions whose sentences are all stored. An index from before this
   file, or a file whose format token (`FORMAT`, in sqlite's user_version) is not this one, is
   filled in by the next `qa index` (see `qa.store.indexer.update`).
@@ -26,6 +30,7 @@ import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +43,14 @@ FILE = "qa-sentences.sqlite3"
 FORMAT = 1
 DIMENSIONS = 384
 _PARAMS = 500  # texts per look-up statement (sqlite's limit of host parameters is 32766)
+
+
+@dataclass(frozen=True)
+class ChunkTexts:
+    """What the answerer will embed of one chunk whenever it is retrieved."""
+
+    sentences: list[str]  # its candidate sentences, as the answerer reads them
+    words: list[str]  # their content words
 
 
 def text_key(text: str) -> bytes:
@@ -72,6 +85,7 @@ class SentenceStore:
             if stale:
                 self._db.execute("DROP TABLE IF EXISTS sentences")
                 self._db.execute("DROP TABLE IF EXISTS files")
+                self._db.execute("DROP TABLE IF EXISTS words")
             self._db.execute("CREATE TABLE IF NOT EXISTS sentences (key BLOB NOT NULL, "
                              "source TEXT NOT NULL, sha256 TEXT NOT NULL, vector BLOB NOT NULL, "
                              "PRIMARY KEY (key, source, sha256))")
@@ -79,6 +93,8 @@ class SentenceStore:
                              "ON sentences (source, sha256)")
             self._db.execute("CREATE TABLE IF NOT EXISTS files (source TEXT PRIMARY KEY, "
                              "sha256 TEXT NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS words (key BLOB PRIMARY KEY, "
+                             "vector BLOB NOT NULL)")
             self._db.execute(f"PRAGMA user_version = {FORMAT}")
         return stale
 
@@ -96,18 +112,20 @@ class SentenceStore:
 
     # --- reading -------------------------------------------------------------------------------
     def lookup(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of those of `texts` that have one (any file's)."""
+        """The stored vectors of those of `texts` that have one (a sentence of any file, or a
+        word)."""
         keys = {text_key(t): t for t in dict.fromkeys(texts)}
         found: dict[str, np.ndarray] = {}
-        items = list(keys)
         with self._lock:
-            for a in range(0, len(items), _PARAMS):
-                part = items[a : a + _PARAMS]
-                rows = self._db.execute(
-                    "SELECT key, vector FROM sentences WHERE key IN "
-                    f"({','.join('?' * len(part))})", part).fetchall()
-                for key, blob in rows:
-                    found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
+            for table in ("sentences", "words"):
+                items = [k for k, t in keys.items() if t not in found]
+                for a in range(0, len(items), _PARAMS):
+                    part = items[a : a + _PARAMS]
+                    rows = self._db.execute(
+                        f"SELECT key, vector FROM {table} WHERE key IN "
+                        f"({','.join('?' * len(part))})", part).fetchall()
+                    for key, blob in rows:
+                        found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
         return found
 
     def complete(self) -> dict[str, str]:
@@ -120,15 +138,18 @@ class SentenceStore:
             return int(self._db.execute("SELECT count(*) FROM sentences").fetchone()[0])
 
     # --- writing -------------------------------------------------------------------------------
-    def add(self, rows: Iterable[tuple[str, str, str, np.ndarray]]) -> None:
-        """Stores (source, sha256, text, vector) rows in one transaction; a row already stored
-        for that file version is left as it is."""
+    def add(self, rows: Iterable[tuple[str, str, str, np.ndarray]],
+            words: Iterable[tuple[str, np.ndarray]] = ()) -> None:
+        """Stores (source, sha256, text, vector) sentence rows and (word, vector) rows in one
+        transaction; a row already stored is left as it is."""
         data = [(text_key(t), s, h, np.asarray(v, dtype=np.float32).tobytes())
                 for s, h, t, v in rows]
-        if not data:
+        vocabulary = [(text_key(w), np.asarray(v, dtype=np.float32).tobytes()) for w, v in words]
+        if not data and not vocabulary:
             return
         with self._write():
             self._db.executemany("INSERT OR IGNORE INTO sentences VALUES (?, ?, ?, ?)", data)
+            self._db.executemany("INSERT OR IGNORE INTO words VALUES (?, ?)", vocabulary)
 
     def commit(self, versions: dict[str, str]) -> None:
         """Marks these file versions (source -> sha256) complete and deletes the rows of their
