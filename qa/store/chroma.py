@@ -103,9 +103,8 @@ class Store:
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if chroma_url:  # (the sentence vectors stay local: a vector depends on its text alone)
-            return cls(_http_client(chroma_url, chroma_settings), chroma_url,
-                       SentenceStore.open(index_dir))
+        if chroma_url:  # nothing local: sentence vectors are not kept (computed per question)
+            return cls(_http_client(chroma_url, chroma_settings), chroma_url)
         _check_marker(index_dir)
         try:
             client = chromadb.PersistentClient(path=str(index_dir), settings=chroma_settings)
