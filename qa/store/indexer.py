@@ -128,7 +128,7 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
     store.forget_pending([s for s in store.view().pending if s not in todo.present])
     if todo.stale or store.count() != sum(r.chunks for r in store.files().values()):
         store.sweep()
-    upgraded = _upgrade(run) if texts_of is not None else 0
+    upgraded = _upgrade(run, seeds_dir) if texts_of is not None else 0
     for w in warnings:
         log.warning(w)
     return IndexReport(
@@ -147,21 +147,30 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
     )
 
 
-def _upgrade(run: _Run) -> int:
+def _upgrade(run: _Run, seeds_dir: Path) -> int:
     """Stores the sentence vectors of committed files that have none yet (indexed before they
     were kept, or their sentence file was of another format), a batch of chunks at a time; each
-    file is marked complete once all are in. Returns how many files it did."""
+    file is marked complete once all are in, and counts in the run's progress. Returns how many
+    files it did."""
     store, sentences = run.store, run.store.sentences
     assert sentences is not None
     complete = sentences.complete()
     todo = {s: r.sha256 for s, r in store.files().items() if complete.get(s) != r.sha256}
-    if todo:
-        log.info("storing sentence vectors for %d file(s) indexed by an older qa", len(todo))
+    if not todo:
+        return 0
+    log.info("storing sentence vectors for %d file(s) indexed by an older qa", len(todo))
+    sizes = {s: _size(seeds_dir / s) for s in todo}
+    run.files_total += len(todo)
+    run.bytes_total += sum(sizes.values())
     for source, sha in sorted(todo.items()):
         chunks = store.chunks_of(source, sha)
         for a in range(0, len(chunks), BATCH_CHUNKS):
             run.store_sentences(chunks[a : a + BATCH_CHUNKS], [])
         sentences.commit({source: sha})
+        run.files_done += 1
+        run.bytes_done += sizes[source]
+        run.chunks_done += len(chunks)
+        run.report(source)
     return len(todo)
 
 
