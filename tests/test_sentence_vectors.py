@@ -173,7 +173,7 @@ def test_an_interrupted_batch_resumes_without_embedding_again(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A run stopped in its third batch (the embedder dies, as a kill would stop it) keeps what
     the first two stored; the rerun embeds only the rest and ends where a clean run does."""
-    import qa.store.indexer as indexer
+    from qa.store import indexer
     from qa.store.chroma import Store
 
     monkeypatch.setattr(indexer, "BATCH_CHUNKS", 2)
