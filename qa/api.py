@@ -39,7 +39,7 @@ from qa.offline.extractive import (
     span_key,
     without_repeats,
 )
-from qa.offline.features import Candidate, question_terms, question_texts
+from qa.offline.features import Candidate, question_terms, question_texts, stored_texts
 from qa.offline.judge import Judge, judge_from_settings
 from qa.offline.language import english_only_notice, foreign_language
 from qa.offline.questions import Question, read_question
@@ -92,7 +92,7 @@ class Engine:
         self.embedder = embedder
         self.answer_model = answer_model or AnswerModel.load()
         self.retriever = Retriever(store, settings.top_k)
-        self.vectors = SentenceVectors(embedder)
+        self.vectors = SentenceVectors(embedder, store.sentences)
         self._lexicon: tuple[Bm25Index, Lexicon] | None = None
         self._quoted = Quoted()  # what each extractive answer quoted (see `_given`)
         self._seen_files: tuple | None = None  # file signatures of seeds/ at the last check
@@ -142,8 +142,10 @@ class Engine:
         `on_progress` is told after every stored batch and every committed file."""
         with self._index_lock:
             if rebuild:
+                self.store.close()
                 self.store, note = Store.rebuild(self.settings.index_dir, self.settings.chroma_url)
                 self.retriever = Retriever(self.store, self.settings.top_k)
+                self.vectors = SentenceVectors(self.embedder, self.store.sentences)
                 self._notes.append(note)
             seen = _stat_seeds(self.settings.seeds_dir)
             report = self._update(None, on_progress)
@@ -241,7 +243,8 @@ class Engine:
 
         try:
             return update(self.store, self.settings.seeds_dir, self._embed_for_index,
-                          self.embedder.token_counts, todo, on_progress=progress)
+                          self.embedder.token_counts, todo, on_progress=progress,
+                          sentence_texts=stored_texts)
         finally:
             if self._worker is None or threading.current_thread() is not self._worker:
                 self._indexing = None

@@ -159,6 +159,9 @@ class IndexReport:
     chunks_total: int = 0
     warnings: tuple[str, ...] = ()
     chunks_resumed: int = 0  # found already stored by a run that was killed: not embedded again
+    sentences_embedded: int = 0  # sentence texts embedded for the answerer (qa.store.sentences)
+    words_embedded: int = 0  # ... and words of those sentences new to the index
+    files_upgraded: int = 0  # files indexed before sentence vectors were kept, given theirs now
 
 
 @dataclass(frozen=True)

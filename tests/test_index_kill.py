@@ -81,6 +81,21 @@ def _big_file(seeds: Path, repeats: int) -> Path:
     return big
 
 
+def _sentences_of(index_dir: Path):  # type: ignore[no-untyped-def]
+    """(text key, source, sha256) -> vector of every stored sentence."""
+    import numpy as np
+
+    from qa.store.sentences import SentenceStore
+
+    store = SentenceStore.open(index_dir)
+    try:
+        with store._lock:
+            rows = store._db.execute("SELECT key, source, sha256, vector FROM sentences").fetchall()
+        return {(k, s, h): np.frombuffer(v, dtype=np.float32) for k, s, h, v in rows}
+    finally:
+        store.close()
+
+
 def _chunks_of(index_dir: Path) -> dict[str, tuple[str, dict, list[float]]]:
     """id -> (text, metadata, embedding) of every chunk, read with Chroma itself."""
     import chromadb
@@ -146,6 +161,12 @@ def test_kill_during_a_big_file_then_rerun_resumes_to_the_clean_index(
         r_text, r_meta, r_vector = resumed_index[i]
         assert (r_text, r_meta) == (text, meta)
         assert max(abs(a - b) for a, b in zip(r_vector, vector, strict=True)) < 1e-4
+    # the sentence vectors too: each stored once, none lost, the same as a clean run's
+    resumed_sentences = _sentences_of(settings.index_dir)
+    clean_sentences = _sentences_of(clean_dir)
+    assert resumed_sentences.keys() == clean_sentences.keys() and len(clean_sentences) > 15
+    assert max(float(abs(resumed_sentences[k] - v).max())
+               for k, v in clean_sentences.items()) < 1e-4
     reopened = Store.open(settings.index_dir)
     assert reopened.view().pending == {}
     assert {s: r.chunks for s, r in reopened.files().items()} == \

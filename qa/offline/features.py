@@ -44,6 +44,7 @@ from qa.offline.resolve import resolve_from, subject
 from qa.offline.text import fold
 from qa.sources.spans import Span, is_heading, sentence_spans
 from qa.store.embed import Embedder, Encoded
+from qa.store.sentences import ChunkTexts, SentenceStore
 from qa.types import Chunk, Passage
 
 FEATURES = (
@@ -101,10 +102,9 @@ class Lexicon:
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         import Stemmer
-        from bm25s.stopwords import STOPWORDS_EN
 
         self._stem = Stemmer.Stemmer("english").stemWord
-        self._stop = frozenset(STOPWORDS_EN) | QUESTION_WORDS
+        self._stop = stopwords()
         self._cached_term_words = lru_cache(maxsize=TERM_CACHE)(self._term_words)
         df: dict[str, int] = {}
         mid: dict[str, int] = {}  # surface word (lowercased) -> times seen inside a sentence
@@ -143,7 +143,7 @@ class Lexicon:
         return self._cached_term_words(text)
 
     def _term_words(self, text: str) -> tuple[tuple[str, str], ...]:
-        return tuple((self._stem(w), w) for w in words(text) if w not in self._stop and len(w) > 1)
+        return tuple((self._stem(w), w) for w in content_words(text, self._stop))
 
     def idf(self, term: str) -> float:
         return math.log(1 + (self._n + 1) / (self._df.get(term, 0) + 0.5))
@@ -151,6 +151,19 @@ class Lexicon:
     def is_name(self, term: str) -> bool:
         """The sources write this word capitalised inside sentences (Putin, Ukrainian, Istanbul)."""
         return term in self._names
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN) | QUESTION_WORDS
+
+
+def content_words(text: str, stop: frozenset[str] | None = None) -> list[str]:
+    """The words of `text` that are no stopwords (folded: lowercase, no accents), in order."""
+    stop = stopwords() if stop is None else stop
+    return [w for w in words(text) if w not in stop and len(w) > 1]
 
 
 _MID_SENTENCE_WORD = re.compile(r"(?<=[\w,;)\]’'] )([\w’']+)")
@@ -166,14 +179,19 @@ def term_in(term: str, terms: set[str]) -> bool:
 
 
 class SentenceVectors:
-    """Embeddings of source sentences (and words), computed on first use and kept (LRU).
+    """Embeddings of source sentences (and words), kept (LRU) once used. A text not kept is
+    looked up in `stored` (the vectors the indexer stored: `stored_texts` of every chunk), and
+    only what is not there either goes through the model (an index built before sentence
+    vectors were stored has none: everything then goes through the model, as it always did).
 
     Thread-safe: the chat answers several questions at once. The model runs outside the lock, and
     each call answers from its own copy, so another thread's eviction cannot take a vector away.
     """
 
-    def __init__(self, embedder: Embedder, capacity: int = 20000) -> None:
+    def __init__(self, embedder: Embedder, stored: SentenceStore | None = None,
+                 capacity: int = 20000) -> None:
         self._embedder = embedder
+        self.stored = stored
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
@@ -197,6 +215,9 @@ class SentenceVectors:
         with self._lock:
             found = {t: self._cache[t] for t in texts if t in self._cache}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing and self.stored is not None:
+            found.update(self.stored.lookup(missing))
+            missing = [t for t in missing if t not in found]
         if missing:
             found.update(zip(missing, self._embedder.embed(missing), strict=True))
         with self._lock:
@@ -206,6 +227,18 @@ class SentenceVectors:
             while len(self._cache) > self._capacity:
                 self._cache.popitem(last=False)
         return np.stack([found[t] for t in texts])
+
+
+def stored_texts(chunk: Chunk) -> ChunkTexts:
+    """The texts of `chunk` that `featurize` embeds whenever the chunk is retrieved: each candidate
+    sentence as it reads with its opening pronoun resolved (`Candidate.resolved`; a sentence
+    without one reads as itself), its content words (for near-synonyms) and the words of its
+    named subject (for "what did X say"). The indexer stores their vectors
+    (`qa.store.sentences`). `candidates` resolves pronouns within a chunk only, so a chunk alone
+    gives the same texts as the chunk among other passages."""
+    sentences = [c.resolved for c in candidates([Passage(chunk, 0.0)])]
+    words = [w for t in sentences for w in (*content_words(t), *subject(t).split())]
+    return ChunkTexts(list(dict.fromkeys(sentences)), list(dict.fromkeys(words)))
 
 
 # --- candidates ----------------------------------------------------------------------------------

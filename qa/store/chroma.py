@@ -14,6 +14,10 @@
   One more record, `qa-index-version`, holds a token that every write changes: `fingerprint()`
   reads it, so checking per question whether the index changed costs one small read, whatever
   the number of files, and notices writes by other processes on the same Chroma server.
+
+Beside them, `qa.store.sentences` keeps the vectors of the chunks' sentences (a sqlite file in
+index/): `Store.sentences`. Its rows follow the file records: they go when a file is forgotten,
+when a newer version is committed, or when `sweep` finds them unaccounted for.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexError_, StoreError
+from qa.store.sentences import SentenceStore
 from qa.types import Chunk
 
 FORMAT = 1  # bump when the stored layout changes; older indexes then ask for `qa index --rebuild`
@@ -70,8 +75,11 @@ class IndexView:
 class Store:
     """Reads and writes the index. Build one with `Store.open(settings)`."""
 
-    def __init__(self, client: Any, location: str) -> None:
+    def __init__(self, client: Any, location: str,
+                 sentences: SentenceStore | None = None) -> None:
+        """`sentences`: where the chunks' sentence vectors are kept (None: not kept)."""
         self.location = location
+        self.sentences = sentences
         self._client = client
         try:
             self._chunks = client.get_or_create_collection(
@@ -95,16 +103,15 @@ class Store:
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if chroma_url:
+        if chroma_url:  # nothing local: sentence vectors are not kept (computed per question)
             return cls(_http_client(chroma_url, chroma_settings), chroma_url)
         _check_marker(index_dir)
         try:
             client = chromadb.PersistentClient(path=str(index_dir), settings=chroma_settings)
         except Exception as exc:
             raise _wrap(exc, str(index_dir)) from None
-        store = cls(client, str(index_dir))
         _write_marker(index_dir)
-        return store
+        return cls(client, str(index_dir), SentenceStore.open(index_dir))
 
     @classmethod
     def rebuild(cls, index_dir: Path, chroma_url: str = "") -> tuple[Store, str]:
@@ -201,11 +208,15 @@ class Store:
         self._call(self._files.delete, ids=[_pending_id(r.source) for r in records])
         self._bump_version()
         self.delete_stale_chunks({r.source: r.sha256 for r in records})
+        if self.sentences is not None:
+            self.sentences.commit({r.source: r.sha256 for r in records})
 
     def forget_file(self, source: str) -> None:
         self._call(self._files.delete, ids=[_file_id(source), _pending_id(source)])
         self._bump_version()
         self.delete_chunks(source)
+        if self.sentences is not None:
+            self.sentences.forget(source)
 
     # --- chunks --------------------------------------------------------------------------------
     def add_chunks(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
@@ -256,10 +267,25 @@ class Store:
                                           view.pending.get(m["source"]))]
         for a in range(0, len(orphans), 5000):
             self._call(self._chunks.delete, ids=orphans[a : a + 5000])
+        if self.sentences is not None:
+            self.sentences.sweep(view.committed, view.pending)
         return len(orphans)
 
     def count(self) -> int:
         return int(self._call(self._chunks.count))
+
+    def chunks_of(self, source: str, sha256: str) -> list[Chunk]:
+        """The stored chunks of one file version, in no particular order."""
+        got = self._call(self._chunks.get, where={"$and": [{"source": source},
+                                                           {"sha256": sha256}]},
+                         include=["documents", "metadatas"])
+        return [_to_chunk(i, d, m) for i, d, m in
+                zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+
+    def close(self) -> None:
+        """Lets go of the sentence file (before the index folder is moved aside)."""
+        if self.sentences is not None:
+            self.sentences.close()
 
     def all_chunks(self) -> list[Chunk]:
         got = self._call(self._chunks.get, include=["documents", "metadatas"])

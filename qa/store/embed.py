@@ -24,6 +24,9 @@ FFN_ROWS = 64  # tokens per feed-forward step: (64, 1536) float32 fits a 512 KB 
 # Texts per torch batch when indexing. Small batches are faster on CPU (activations stay in cache):
 # on 2 cores 16 embeds ~10 % faster than sentence-transformers' default 32, ~30 % faster than 64.
 BULK_BATCH_SIZE = 16
+# ...but texts of a few word pieces (the words whose vectors the indexer stores for the answerer)
+# spend a batch of 16 in per-batch overhead: they go 128 at a time (~3x as fast on 2 cores).
+SHORT_TEXT_CHARS, SHORT_BATCH_SIZE = 24, 128
 
 
 def bundled_model_path() -> Path:
@@ -253,9 +256,17 @@ class BulkEmbedder:
         # llama-index hands the model batches in the order given, and a batch is padded to its
         # longest text: sorted by length, a batch holds texts of about the same length.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors = self._model.get_text_embedding_batch([texts[i] for i in order])
+        short = sum(1 for i in order if len(texts[i]) <= SHORT_TEXT_CHARS)
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
-        out[order] = np.asarray(vectors, dtype=np.float32)
+        batch_size = self._model.embed_batch_size
+        try:
+            for part, size in ((order[:short], SHORT_BATCH_SIZE), (order[short:], batch_size)):
+                if part:
+                    self._model.embed_batch_size = size
+                    vectors = self._model.get_text_embedding_batch([texts[i] for i in part])
+                    out[part] = np.asarray(vectors, dtype=np.float32)
+        finally:
+            self._model.embed_batch_size = batch_size
         return out
 
 

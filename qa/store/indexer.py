@@ -14,6 +14,12 @@ Safe to kill at any point (even kill -9), and a kill loses at most one batch:
   the rest, and then commits the file: the index is the one a clean run makes;
 - chunks that nothing accounts for any more (a killed run's, of a file since changed or deleted)
   are swept at the end of a run.
+
+With `sentence_texts` (what the answerer will embed of a chunk: its sentences, pronoun resolved),
+each batch also embeds those texts, in the same model call as the chunks, and stores their
+vectors (`qa.store.sentences`) before the chunks: a rerun after a kill looks each text up first
+and embeds only what is missing. Files indexed before sentence vectors were kept get theirs from
+the stored chunks at the end of a run (`_upgrade`), also a batch at a time.
 """
 
 from __future__ import annotations
@@ -31,11 +37,13 @@ from qa.sources.ingest import SeedFile, discover, file_sha256, iter_chunks
 from qa.sources.planted import find_instructions
 from qa.sources.readers import read_source
 from qa.store.chroma import FileRecord, Store
+from qa.store.sentences import ChunkTexts
 from qa.types import Chunk, IndexProgress, IndexReport
 
 log = logging.getLogger(__name__)
 
 EmbedFn = Callable[[list[str]], np.ndarray]
+SentenceTexts = Callable[[Chunk], ChunkTexts]  # the texts of a chunk the answerer embeds
 TokenCounter = Callable[[list[str]], list[int]]
 ProgressFn = Callable[[IndexProgress], None]
 BATCH_CHUNKS = 512  # chunks embedded and stored per step: bounds memory and what a kill loses
@@ -77,16 +85,20 @@ def plan(store: Store, seeds_dir: Path) -> Plan:
 
 
 def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCounter,
-           todo: Plan | None = None, on_progress: ProgressFn | None = None) -> IndexReport:
+           todo: Plan | None = None, on_progress: ProgressFn | None = None,
+           sentence_texts: SentenceTexts | None = None) -> IndexReport:
     """Brings the index in line with `seeds_dir`. Unreadable files are skipped with a warning and
     keep whatever was indexed for them before; nothing else is lost. `on_progress` is called
-    after every stored batch and every committed file."""
+    after every stored batch and every committed file. `sentence_texts`: store the vectors of
+    these texts of every chunk in `store.sentences` (None: no sentence vectors)."""
     todo = todo or plan(store, seeds_dir)
     warnings = list(todo.warnings)
     indexed = skipped = 0
     for source in todo.removed:
         store.forget_file(source)
-    run = _Run(store, embed, on_progress, [_size(seed.path) for seed, _ in todo.changed])
+    texts_of = sentence_texts if store.sentences is not None else None
+    run = _Run(store, embed, on_progress, [_size(seed.path) for seed, _ in todo.changed],
+               texts_of)
     run.report("")  # the totals, before the first batch
     for seed, _sha in todo.changed:
         try:
@@ -116,6 +128,7 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
     store.forget_pending([s for s in store.view().pending if s not in todo.present])
     if todo.stale or store.count() != sum(r.chunks for r in store.files().values()):
         store.sweep()
+    upgraded = _upgrade(run, seeds_dir) if texts_of is not None else 0
     for w in warnings:
         log.warning(w)
     return IndexReport(
@@ -128,7 +141,37 @@ def update(store: Store, seeds_dir: Path, embed: EmbedFn, count_tokens: TokenCou
         chunks_total=store.count(),
         warnings=tuple(warnings),
         chunks_resumed=run.resumed,
+        sentences_embedded=run.sentences_embedded,
+        words_embedded=run.words_embedded,
+        files_upgraded=upgraded,
     )
+
+
+def _upgrade(run: _Run, seeds_dir: Path) -> int:
+    """Stores the sentence vectors of committed files that have none yet (indexed before they
+    were kept, or their sentence file was of another format), a batch of chunks at a time; each
+    file is marked complete once all are in, and counts in the run's progress. Returns how many
+    files it did."""
+    store, sentences = run.store, run.store.sentences
+    assert sentences is not None
+    complete = sentences.complete()
+    todo = {s: r.sha256 for s, r in store.files().items() if complete.get(s) != r.sha256}
+    if not todo:
+        return 0
+    log.info("storing sentence vectors for %d file(s) indexed by an older qa", len(todo))
+    sizes = {s: _size(seeds_dir / s) for s in todo}
+    run.files_total += len(todo)
+    run.bytes_total += sum(sizes.values())
+    for source, sha in sorted(todo.items()):
+        chunks = store.chunks_of(source, sha)
+        for a in range(0, len(chunks), BATCH_CHUNKS):
+            run.store_sentences(chunks[a : a + BATCH_CHUNKS], [])
+        sentences.commit({source: sha})
+        run.files_done += 1
+        run.bytes_done += sizes[source]
+        run.chunks_done += len(chunks)
+        run.report(source)
+    return len(todo)
 
 
 def _size(path: Path) -> int:
@@ -157,8 +200,10 @@ class _Run:
     together; files whose chunks are all stored are committed together."""
 
     def __init__(self, store: Store, embed: EmbedFn, on_progress: ProgressFn | None,
-                 sizes: list[int]) -> None:
+                 sizes: list[int], sentence_texts: SentenceTexts | None = None) -> None:
         self.store, self.embed, self.on_progress = store, embed, on_progress
+        self.sentence_texts = sentence_texts
+        self.sentences_embedded = self.words_embedded = 0
         self.batch: list[tuple[_File, Chunk]] = []
         self.files: list[_File] = []  # opened, not committed yet
         self.files_total, self.files_done = len(sizes), 0
@@ -195,7 +240,7 @@ class _Run:
             chunks = [c for _, c in self.batch]
             stored = self.store.stored_ids([c.id for c in chunks])
             new = [c for c in chunks if c.id not in stored]  # after a kill: only the rest
-            self.store.add_chunks(new, self.embed([c.text for c in new]))
+            self.store.add_chunks(new, self.store_sentences(chunks, new))
             self.embedded += len(new)
             self.resumed += len(chunks) - len(new)
             self.chunks_done += len(chunks)
@@ -213,6 +258,29 @@ class _Run:
             self.report(f.source, f)
         if current:
             self.report(current)
+
+    def store_sentences(self, chunks: list[Chunk], new: list[Chunk]) -> np.ndarray:
+        """Embeds the texts of `new` and the sentence texts of `chunks` not stored yet, in one
+        model call; stores the sentence vectors (each file version gets its rows, copied when
+        another file has the same sentence). Returns the vectors of `new`."""
+        if self.sentence_texts is None or self.store.sentences is None:
+            return self.embed([c.text for c in new])
+        rows, words = [], []
+        for c in chunks:
+            texts = self.sentence_texts(c)
+            rows += [(c.source, c.sha256, t) for t in texts.sentences]
+            words += texts.words
+        words = list(dict.fromkeys(words))
+        known = self.store.sentences.lookup([t for _, _, t in rows] + words)
+        missing = list(dict.fromkeys(t for _, _, t in rows if t not in known))
+        new_words = [w for w in words if w not in known and w not in missing]
+        vectors = self.embed([c.text for c in new] + missing + new_words)
+        known.update(zip(missing + new_words, vectors[len(new):], strict=True))
+        self.store.sentences.add(((s, h, t, known[t]) for s, h, t in rows),
+                                 ((w, known[w]) for w in new_words))
+        self.sentences_embedded += len(missing)
+        self.words_embedded += len(new_words)
+        return vectors[: len(new)]
 
     def report(self, source: str, committed: _File | None = None) -> None:
         if self.on_progress is None:
