@@ -97,8 +97,10 @@ class Page:
         self.page.keyboard.type(question)
         self.page.keyboard.press("Enter")
         self.page.wait_for_function(
-            "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[ANSWERED, count])
-        self.page.wait_for_function("() => !document.querySelector('#qa-chat .qa-streaming')")
+            "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[ANSWERED, count],
+            timeout=120_000)  # a loaded shared machine has taken over 30 s for an answer
+        self.page.wait_for_function("() => !document.querySelector('#qa-chat .qa-streaming')",
+                                    timeout=120_000)
 
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

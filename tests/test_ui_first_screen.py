@@ -78,7 +78,7 @@ def ask(page: playwright.Page, question: str) -> None:
     page.locator("#qa-question textarea").fill(question)
     page.keyboard.press("Enter")
     page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n",
-                           arg=[ANSWERED, count])
+                           arg=[ANSWERED, count], timeout=120_000)  # loaded machines are slow
 
 
 def shot(page: playwright.Page, name: str) -> None:

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 MARKER = "qa-index.json"
 CHUNKS = "qa_chunks"
 FILES = "qa_files"
+PAGE = 5000  # rows per Chroma read: SQLite binds one variable per row, at most 32,766
 VERSION_ID = "qa-index-version"  # a record in qa_files whose token changes with every write
 _COLLECTION_META = {"hnsw:space": "cosine", "qa_format": FORMAT, "qa_embedding": EMBEDDING_MODEL}
 
@@ -241,7 +243,10 @@ class Store:
         """Which of these chunk ids are stored already (a rerun after a kill skips them)."""
         if not ids:
             return set()
-        return set(self._call(self._chunks.get, ids=ids, include=[])["ids"])
+        found: set[str] = set()
+        for a in range(0, len(ids), PAGE):
+            found.update(self._call(self._chunks.get, ids=ids[a : a + PAGE], include=[])["ids"])
+        return found
 
     def delete_chunks(self, source: str, keep_sha256: str | None = None) -> None:
         where: dict[str, Any] = {"source": source}
@@ -261,12 +266,11 @@ class Store:
         """Deletes chunks that no file record or pending record accounts for (a killed run's, of a
         file since deleted or changed again); returns how many. Reads every chunk's metadata."""
         view = self.view()
-        got = self._call(self._chunks.get, include=["metadatas"])
-        orphans = [i for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+        orphans = [i for i, _, m in self._pages(include=["metadatas"])
                    if m["sha256"] not in (view.committed.get(m["source"]),
                                           view.pending.get(m["source"]))]
-        for a in range(0, len(orphans), 5000):
-            self._call(self._chunks.delete, ids=orphans[a : a + 5000])
+        for a in range(0, len(orphans), PAGE):
+            self._call(self._chunks.delete, ids=orphans[a : a + PAGE])
         if self.sentences is not None:
             self.sentences.sweep(view.committed, view.pending)
         return len(orphans)
@@ -276,11 +280,8 @@ class Store:
 
     def chunks_of(self, source: str, sha256: str) -> list[Chunk]:
         """The stored chunks of one file version, in no particular order."""
-        got = self._call(self._chunks.get, where={"$and": [{"source": source},
-                                                           {"sha256": sha256}]},
-                         include=["documents", "metadatas"])
-        return [_to_chunk(i, d, m) for i, d, m in
-                zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        where = {"$and": [{"source": source}, {"sha256": sha256}]}
+        return [_to_chunk(i, d, m) for i, d, m in self._pages(where=where)]
 
     def close(self) -> None:
         """Lets go of the sentence file (before the index folder is moved aside)."""
@@ -288,9 +289,22 @@ class Store:
             self.sentences.close()
 
     def all_chunks(self) -> list[Chunk]:
-        got = self._call(self._chunks.get, include=["documents", "metadatas"])
-        return [_to_chunk(i, d, m) for i, d, m in
-                zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        return [_to_chunk(i, d, m) for i, d, m in self._pages()]
+
+    def _pages(self, where: dict[str, Any] | None = None,
+               include: tuple[str, ...] | list[str] = ("documents", "metadatas"),
+               ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of the chunks matching `where`, read PAGE at a time: Chroma
+        binds a SQL variable per row it reads back, and SQLite allows at most 32,766, so one
+        `get` of a bigger file or library fails. Text is "" when not included."""
+        for offset in itertools.count(0, PAGE):
+            got = self._call(self._chunks.get, include=list(include), limit=PAGE, offset=offset,
+                             **({"where": where} if where else {}))
+            ids = got["ids"]
+            docs = got.get("documents") or [""] * len(ids)
+            yield from zip(ids, docs, got["metadatas"] or [{}] * len(ids), strict=True)
+            if len(ids) < PAGE:
+                return
 
     def query(self, embedding: np.ndarray, n: int, sources: Collection[str] | None = None,
               hide: dict[str, str] | None = None) -> list[tuple[Chunk, float]]:
