@@ -49,7 +49,7 @@ from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
 from qa.sources.walk import inside, walk
 from qa.store.chroma import Store
-from qa.store.embed import BulkEmbedder, Embedder, Encoded, embed_for_indexing
+from qa.store.embed import Embedder, Encoded, TextEmbedder, embed_for_indexing
 from qa.store.indexer import Plan, plan, update
 from qa.store.retrieve import Bm25Index, Retriever
 from qa.types import (
@@ -98,7 +98,7 @@ class Engine:
         self._seen_files: tuple | None = None  # file signatures of seeds/ at the last check
         self._index_lock = threading.Lock()
         self._judge_lock = threading.Lock()  # loading the reader model, once
-        self._bulk: list[BulkEmbedder] = []
+        self._bulk: list[TextEmbedder] = []
         self._judge = judge
         self._judge_tried = judge is not None or settings.judge == "off"
         self._judge_notice = ""
@@ -250,7 +250,7 @@ class Engine:
                 self._indexing = None
 
     def _embed_for_index(self, texts: list[str]):  # type: ignore[no-untyped-def]
-        return embed_for_indexing(self.embedder, texts, self._bulk)
+        return embed_for_indexing(self.embedder, texts, self._bulk, self.settings.model_dir)
 
     def documents(self) -> list[DocumentInfo]:
         return sorted((DocumentInfo(r.source, r.chunks, r.sha256)
