@@ -16,7 +16,7 @@
 | QA_AUTH           | `user:password` to require a login in the chat            | (no login)           |
 | QA_MAX_UPLOAD_MB  | largest file the chat accepts                             | 20                   |
 | QA_JUDGE          | reader model of the offline answerer: local, openai, off  | local if installed, else off |
-| QA_MODEL_DIR      | where the reader model's file is joined and checked       | ~/.cache/qa/models   |
+| QA_MODEL_DIR      | the reader model's joined file; the exported embedder     | ~/.cache/qa/models   |
 
 The project folder (`project_dir()`) is the current folder or the nearest folder above it that
 has a `seeds/` folder; failing that, this checkout of qa when it has one; failing that, the current
