@@ -206,12 +206,14 @@ def ours_cold(seeds: Path, index: Path, question: str, runs: int) -> dict[str, A
             "runs": runs}
 
 
-def chat_memory(seeds: Path, index: Path, questions: list[str]) -> dict[str, Any]:
-    """Starts `qa chat` on the built index, asks through its API, reads the process's peak RSS."""
+def chat_memory(seeds: Path, index: Path, questions: list[str],
+                env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Starts `qa chat` on the index (`env`: its environment, default `qa_env`), asks through its
+    API, reads the process's peak RSS."""
     from gradio_client import Client
 
     port = free_port()
-    env = qa_env(seeds, index) | {"GRADIO_ANALYTICS_ENABLED": "False"}
+    env = (env or qa_env(seeds, index)) | {"GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen([str(QA), "chat", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

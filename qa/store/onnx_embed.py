@@ -65,6 +65,9 @@ class OnnxEmbedder:
         options.log_severity_level = 3  # errors only: the graph optimiser's notes are not ours
         options.intra_op_num_threads = os.cpu_count() or 1
         options.inter_op_num_threads = 1
+        # threads that wait by spinning burn a shared machine's cores between batches: without
+        # it the 420 KB file's chunks took 2 % less time and 7 % less CPU beside another job
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(str(path), options,
                                                  providers=["CPUExecutionProvider"])
