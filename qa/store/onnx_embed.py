@@ -17,6 +17,7 @@ torch (`qa.store.embed.embed_for_indexing`).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import logging
@@ -89,7 +90,8 @@ class OnnxEmbedder:
             return cls(path, reference)
         except ConfigError as exc:
             log.warning("%s: making it again", exc)
-            path.replace(path.with_name(path.name + ".broken"))
+            with contextlib.suppress(FileNotFoundError):  # another process moved it already
+                path.replace(path.with_name(path.name + ".broken"))
             return cls(onnx_model(model_dir), reference)
 
     def embed(self, texts: list[str]) -> np.ndarray:
