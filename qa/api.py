@@ -48,8 +48,9 @@ from qa.offline.resolve import named_subject, without_connective
 from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
 from qa.sources.walk import inside, walk
+from qa.store.bulk import TextEmbedder, embed_for_indexing
 from qa.store.chroma import Store
-from qa.store.embed import Embedder, Encoded, TextEmbedder, embed_for_indexing
+from qa.store.embed import Embedder, Encoded
 from qa.store.indexer import Plan, plan, update
 from qa.store.retrieve import Bm25Index, Retriever
 from qa.types import (

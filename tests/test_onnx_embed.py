@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.store.embed import BULK_THRESHOLD, BulkEmbedder, Embedder, embed_for_indexing
+from qa.store.bulk import BULK_THRESHOLD, embed_for_indexing
+from qa.store.embed import BulkEmbedder, Embedder
 from qa.store.onnx_embed import OnnxEmbedder, onnx_model
 
 pytestmark = pytest.mark.slow

@@ -9,17 +9,14 @@ vectors against sentence-transformers itself. Nothing is ever downloaded.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from qa.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 MAX_TOKENS = 256  # the model's max_seq_length (word pieces, including [CLS] and [SEP])
 DIMENSIONS = 384
@@ -233,7 +230,7 @@ class BulkEmbedder:
 
     Several times faster than NumPy on large batches, but its imports cost ~8 s: `qa` indexes
     with ONNX Runtime (`qa.store.onnx_embed`) and uses this only when that cannot be prepared
-    (see `embed_for_indexing`).
+    (see `qa.store.bulk.embed_for_indexing`).
     """
 
     def __init__(self, model_dir: Path | None = None, batch_size: int = BULK_BATCH_SIZE) -> None:
@@ -272,36 +269,3 @@ class BulkEmbedder:
         finally:
             self._model.embed_batch_size = batch_size
         return out
-
-
-BULK_THRESHOLD = 256  # texts; below it, preparing a bulk embedder costs more than it saves
-
-
-class TextEmbedder(Protocol):
-    def embed(self, texts: list[str]) -> np.ndarray: ...
-
-
-def embed_for_indexing(embedder: Embedder, texts: list[str],
-                       bulk: list[TextEmbedder] | None = None,
-                       model_dir: Path | None = None) -> np.ndarray:
-    """Embeds with NumPy for small jobs and, for large ones, with ONNX Runtime (the model
-    exported once into `model_dir`, `qa.store.onnx_embed`), or torch when that cannot be
-    prepared (same vectors to ~1e-7). `bulk` is a one-slot cache so a long run prepares it once."""
-    if len(texts) < BULK_THRESHOLD:
-        return embedder.embed(texts)
-    if bulk is None:
-        bulk = []
-    if not bulk:
-        bulk.append(_bulk_embedder(embedder, model_dir))
-    return bulk[0].embed(texts)
-
-
-def _bulk_embedder(embedder: Embedder, model_dir: Path | None) -> TextEmbedder:
-    if model_dir is not None:
-        from qa.store.onnx_embed import OnnxEmbedder
-
-        try:
-            return OnnxEmbedder.load(model_dir, embedder)
-        except ConfigError as exc:
-            log.warning("%s; indexing with torch instead (slower to start)", exc)
-    return BulkEmbedder()

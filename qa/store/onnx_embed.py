@@ -12,7 +12,7 @@ downloaded. It is checked every time it is opened: its vectors for a few fixed t
 the NumPy embedder's (`qa.store.embed.Embedder`, which answers the questions) to 1e-4, so an index
 built with it is searched with the same vectors. A file that fails the check is moved aside and
 made again; if it cannot be made (no writable cache, an exporter error), the caller falls back to
-torch (`qa.store.embed.embed_for_indexing`).
+torch (`qa.store.bulk.embed_for_indexing`).
 """
 
 from __future__ import annotations
