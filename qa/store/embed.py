@@ -109,6 +109,10 @@ class Embedder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
+        # counting needs the untruncated length; a copy of its own, so that a question embedded
+        # in another thread (the chat, during an update) never sees the truncation switched off
+        self._counting = Tokenizer.from_str(self.tokenizer.to_str())
+        self._counting.no_truncation()
         w = load_file(str(model_dir / "model.safetensors"))
         self._word = w["embeddings.word_embeddings.weight"]
         self._pos = w["embeddings.position_embeddings.weight"]
@@ -143,11 +147,8 @@ class Embedder:
         return len(self.tokenizer.encode(text, add_special_tokens=True).ids) if text else 2
 
     def token_counts(self, texts: list[str]) -> list[int]:
-        self.tokenizer.no_truncation()
-        try:
-            return [len(e.ids) for e in self.tokenizer.encode_batch(texts)]
-        finally:
-            self.tokenizer.enable_truncation(MAX_TOKENS)
+        """Word pieces of each text, [CLS] and [SEP] included (untruncated)."""
+        return [len(e.ids) for e in self._counting.encode_batch(texts)]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embeds `texts` in batches of similar length (less padding); returns float32 (n, 384)."""

@@ -75,8 +75,8 @@ class OnnxEmbedder:
                                                  providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - the runtime's own error: a bad file
             raise ConfigError(f"the embedding model at {path} cannot be opened ({exc})") from None
-        # its own copy of the tokenizer: the reference's is switched to untruncated while it
-        # counts tokens, which another thread (the chat answering during an update) may be doing
+        # its own copy of the tokenizer, so that nothing another thread does to the
+        # reference's can change what this one sees
         self._tokenizer = Tokenizer.from_str(reference.tokenizer.to_str())
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
