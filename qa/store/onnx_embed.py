@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ConfigError
-from qa.store.embed import DIMENSIONS, MAX_TOKENS, Embedder, bundled_model_path
+from qa.store.embed import DIMENSIONS, Embedder, bundled_model_path
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,9 @@ class OnnxEmbedder:
     """Unit-length 384-dimensional vectors (mean pooling, L2 normalisation), like `Embedder`."""
 
     def __init__(self, path: Path, reference: Embedder) -> None:
-        """`reference`: the NumPy embedder whose vectors these must equal (a copy of its
-        tokenizer is used, so both see the same word pieces, truncated at the same 256)."""
+        """`reference`: the NumPy embedder whose vectors these must equal (its tokenizer is
+        used, so both see the same word pieces, truncated at the same 256)."""
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: the graph optimiser's notes are not ours
@@ -75,11 +74,7 @@ class OnnxEmbedder:
                                                  providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - the runtime's own error: a bad file
             raise ConfigError(f"the embedding model at {path} cannot be opened ({exc})") from None
-        # its own copy of the tokenizer, so that nothing another thread does to the
-        # reference's can change what this one sees
-        self._tokenizer = Tokenizer.from_str(reference.tokenizer.to_str())
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer = reference.tokenizer  # never switched: counting has its own
         expected = reference.embed(list(CHECK_TEXTS))
         got = self.embed(list(CHECK_TEXTS))
         if not np.allclose(got, expected, atol=TOLERANCE):
