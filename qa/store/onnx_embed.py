@@ -67,7 +67,8 @@ class OnnxEmbedder:
         options.intra_op_num_threads = os.cpu_count() or 1
         options.inter_op_num_threads = 1
         # threads that wait by spinning burn a shared machine's cores between batches: without
-        # it the 420 KB file's chunks took 2 % less time and 7 % less CPU beside another job
+        # it 300 chunks of the 420 KB file took ~2 % less time and ~7 % less CPU beside another
+        # job (a scratch timing, BENCHMARKS.md)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(str(path), options,
@@ -137,9 +138,9 @@ def _export(path: Path) -> None:
         raise ConfigError(f"cannot prepare the embedding model ({exc}): run `pip install -e .`"
                           ) from None
     transformers_logging.disable_progress_bar()
-    # eager attention exports as plain matrix products, which ONNX Runtime runs ~8 % faster on 2
-    # cores than the exported scaled-dot-product graph (12.3 s against 13.4 s for the 828 chunks
-    # of a 420 KB file); the vectors are the same to 2e-7
+    # eager attention exports as plain matrix products, which ONNX Runtime ran ~8 % faster on 2
+    # cores than the exported scaled-dot-product graph (a scratch timing: 12.3 s against 13.4 s
+    # for the 828 chunks of a 420 KB file); the vectors are the same to 2e-7
     bert = AutoModel.from_pretrained(str(bundled_model_path()), attn_implementation="eager").eval()
 
     class Pooled(torch.nn.Module):
