@@ -10,7 +10,8 @@
                   measure qa/answer_model.json as shipped, without refitting
 
 A set over another document (`eval/other/b1a1.jsonl` beside `b1a1.txt`) is answered over that
-document alone (see training/casesets.py).
+document alone (see training/casesets.py); with --library every set is asked in the library of all
+documents (bench/library.py), as the benchmarks ask, so the ranker learns to find the document too.
 
 What is fitted (see qa/answer_model.py): a softmax ranker over the candidate sentences' features,
 then a logistic abstainer over the winner's features, then the abstainer's threshold, chosen to
@@ -34,6 +35,9 @@ from scipy.optimize import minimize
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from casesets import Case, Engines, collect, corpus_of, placeholder_model  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from library import build_library  # noqa: E402
 
 from qa.evaluate import holds
 from qa.offline.answer_model import CASE_FEATURES, AnswerModel, case_vector  # noqa: E402
@@ -103,6 +107,19 @@ def fit(cases: list[Case], trained_on: tuple[str, ...] = ()) -> AnswerModel:
     return replace(model, threshold=float(best_t))
 
 
+def _without(cases: list[Case], drop: list[str]) -> list[Case]:
+    """`cases` with the features `drop` set to 0 in every candidate's row."""
+    if not drop:
+        return cases
+    columns = [FEATURES.index(f) for f in drop]
+    out = []
+    for c in cases:
+        matrix = c.analysis.matrix.copy()
+        matrix[:, columns] = 0.0
+        out.append(replace(c, analysis=replace(c.analysis, matrix=matrix)))
+    return out
+
+
 def _objective(raw: list, t: float) -> tuple[float, float]:
     answers, abstain = _rates(raw, t)
     return min(answers / 0.90, abstain / 0.85), answers + abstain
@@ -162,26 +179,43 @@ def main() -> None:
                     help="with --cv: list the cases it gets wrong")
     ap.add_argument("--fitted", action="store_true",
                     help="with --check and no sets: measure qa/answer_model.json as it is")
+    ap.add_argument("--folds", type=int, default=0,
+                    help="with --cv: hold out N groups of sets in turn (set i in group i mod N) "
+                    "instead of one set at a time: N fits instead of one per set")
+    ap.add_argument("--drop", nargs="*", default=[], choices=FEATURES, metavar="FEATURE",
+                    help="fit as if these features were always 0 (what a feature adds, by --cv)")
+    ap.add_argument("--library", action="store_true",
+                    help="ask every set in one library of all documents (bench/library.py), as "
+                    "the benchmarks do, instead of each over its own document")
+    ap.add_argument("--work", type=Path, default=None,
+                    help="keep the indexes here, to reuse across runs")
     args = ap.parse_args()
     if bool(args.sets) == args.fitted:
         ap.error("give the sets to fit on, or --fitted to measure the shipped model")
     with tempfile.TemporaryDirectory() as tmp:
-        engines = Engines(Path(tmp), placeholder_model())
-        cases = collect(engines, args.sets)
+        scratch = args.work or Path(tmp)
+        library = None
+        if args.library:
+            library = scratch / "library"
+            build_library(library)
+        engines = Engines(scratch, placeholder_model(), library)
+        cases = _without(collect(engines, args.sets), args.drop)
         if args.cv:
             ranks: list[int] = []
             held_out: list = []  # (case, choice) of every case, by the model fitted without it
-            for held in args.sets:
-                rest = [c for c in cases if c.source != str(held)]
+            groups = ([[str(p) for p in args.sets[i::args.folds]] for i in range(args.folds)]
+                      if args.folds else [[str(p)] for p in args.sets])
+            for held in groups:
+                rest = [c for c in cases if c.source not in held]
                 model = fit(rest)
-                raw = _choices(model, [c for c in cases if c.source == str(held)])
+                these = [c for c in cases if c.source in held]
+                raw = _choices(model, these)
                 held_out += raw
                 a, u = _rates(raw, 0.0)
-                print(f"cv {held}: answers {a:.1%}  abstention {u:.1%}")
-                ranks += [right_rank(model, c) for c in cases
-                          if c.source == str(held) and c.right.any()]
+                print(f"cv {' '.join(held)}: answers {a:.1%}  abstention {u:.1%}")
+                ranks += [right_rank(model, c) for c in these if c.right.any()]
                 if args.details:
-                    _print_misses(model, [c for c in cases if c.source == str(held)])
+                    _print_misses(model, these)
             a, u = _rates(held_out, 0.0)
             print(f"cv all {len(held_out)} cases: answers {a:.1%}  abstention {u:.1%}")
             for label, seeds in (("the seed article", True), ("other documents", False)):
