@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,9 +19,7 @@ from qa.cite import citation_for, with_marker
 from qa.cite import verify as verify_citations
 from qa.config import MAX_QUESTION_CHARS, Settings
 from qa.errors import (
-    IndexError_,
     JudgeError,
-    NoDocumentsError,
     QAError,
     QuestionError,
     SourceError,
@@ -39,7 +36,7 @@ from qa.offline.extractive import (
     span_key,
     without_repeats,
 )
-from qa.offline.features import Candidate, question_terms, question_texts, stored_texts
+from qa.offline.features import Candidate, question_terms, question_texts
 from qa.offline.judge import Judge, judge_from_settings
 from qa.offline.language import english_only_notice, foreign_language
 from qa.offline.questions import Question, read_question
@@ -47,11 +44,9 @@ from qa.offline.quoted import Quoted, SpanKey
 from qa.offline.resolve import named_subject, without_connective
 from qa.sources.ingest import require_folder
 from qa.sources.readers import read_source
-from qa.sources.walk import inside, walk
-from qa.store.bulk import TextEmbedder, embed_for_indexing
+from qa.sources.walk import inside
 from qa.store.chroma import Store
 from qa.store.embed import Embedder, Encoded
-from qa.store.indexer import Plan, plan, update
 from qa.store.retrieve import Bm25Index, Retriever
 from qa.types import (
     Answer,
@@ -63,8 +58,7 @@ from qa.types import (
     Sentence,
     no_answer,
 )
-
-log = logging.getLogger(__name__)
+from qa.updates import IndexKeeper, progress_words
 
 # A follow-up does not repeat a sentence that one of the last GIVEN_TURNS answers of the
 # conversation gave (see `Engine._given`).
@@ -85,32 +79,21 @@ class Engine:
     """
 
     def __init__(self, settings: Settings, store: Store, embedder: Embedder,
-                 answer_model: AnswerModel | None = None, judge: Judge | None = None) -> None:
+                 answer_model: AnswerModel | None = None, judge: Judge | None = None,
+                 notes: list[str] | None = None) -> None:
         """`judge`: the reader model; by default the one QA_JUDGE names, loaded on the first
-        question that needs it (a failure to load it is told in that answer's notice)."""
+        question that needs it (a failure to load it is told in that answer's notice).
+        `notes`: said once, in the next `refresh()` report."""
         self.settings = settings
-        self.store = store
         self.embedder = embedder
         self.answer_model = answer_model or AnswerModel.load()
-        self.retriever = Retriever(store, settings.top_k)
-        self.vectors = SentenceVectors(embedder, store.sentences)
+        self._index = IndexKeeper(settings, store, embedder, notes)
         self._lexicon: tuple[Bm25Index, Lexicon] | None = None
         self._quoted = Quoted()  # what each extractive answer quoted (see `_given`)
-        self._seen_files: tuple | None = None  # file signatures of seeds/ at the last check
-        self._index_lock = threading.Lock()
         self._judge_lock = threading.Lock()  # loading the reader model, once
-        self._bulk: list[TextEmbedder] = []
         self._judge = judge
         self._judge_tried = judge is not None or settings.judge == "off"
         self._judge_notice = ""
-        self._notes: list[str] = []  # said once, in the next refresh() report
-        self._indexing: IndexProgress | None = None  # the running update's latest progress
-        self._wait: float | None = None  # see `update_in_background`
-        self._worker: threading.Thread | None = None
-        self._worker_lock = threading.Lock()
-        self._last_update: IndexReport | QAError | None = None
-        self._requested = 0  # start_update(again=True) calls: the worker serves the latest
-        self._empty = False  # no chunks in the index, as of the last look at seeds/
         # QA_BACKEND=openai: a model writes the answer (checked by qa.model.cite); on any model
         # failure the extractive answer is given instead, with a notice that says why.
         self._model = None if settings.backend != "openai" else ModelAnswerer(
@@ -132,126 +115,55 @@ class Engine:
             store, note = Store.rebuild(settings.index_dir, settings.chroma_url)
         else:
             store = Store.open(settings.index_dir, settings.chroma_url)
-        engine = cls(settings, store, Embedder(), answer_model)
-        engine._notes = [note] if note else []
-        return engine
+        return cls(settings, store, Embedder(), answer_model, notes=[note] if note else [])
 
-    # --- the index -----------------------------------------------------------------------------
+    # --- the index (kept by IndexKeeper: qa.updates) ------------------------------------------
+    @property
+    def store(self) -> Store:
+        return self._index.store
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._index.retriever
+
+    @property
+    def vectors(self) -> SentenceVectors:
+        return self._index.vectors
+
+    @vectors.setter
+    def vectors(self, vectors: SentenceVectors) -> None:  # benchmarks swap the cache
+        self._index.vectors = vectors
+
     def refresh(self, rebuild: bool = False,
                 on_progress: Callable[[IndexProgress], None] | None = None) -> IndexReport:
         """Brings the index up to date with seeds/ (incremental; `rebuild` starts from empty).
         `on_progress` is told after every stored batch and every committed file."""
-        with self._index_lock:
-            if rebuild:
-                self.store.close()
-                self.store, note = Store.rebuild(self.settings.index_dir, self.settings.chroma_url)
-                self.retriever = Retriever(self.store, self.settings.top_k)
-                self.vectors = SentenceVectors(self.embedder, self.store.sentences)
-                self._notes.append(note)
-            seen = _stat_seeds(self.settings.seeds_dir)
-            report = self._update(None, on_progress)
-            self._seen_files = seen
-            self._empty = report.chunks_total == 0
-            notes, self._notes = tuple(n for n in self._notes if n), []
-            if notes:
-                report = IndexReport(**{**report.__dict__, "warnings": (*notes, *report.warnings)})
-            return report
+        return self._index.refresh(rebuild, on_progress)
 
     def ensure_index(self) -> IndexReport | None:
         """Updates the index if seeds/ changed since the last look (a cheap stat check first).
         After `update_in_background`, the update runs in a thread of its own and this waits for
         it only that long; answers given meanwhile say so (`Answer.notice`)."""
-        seen = _stat_seeds(self.settings.seeds_dir)
-        report = None
-        if seen != self._seen_files:
-            if self._wait is None:
-                with self._index_lock:
-                    report = self._update_if_stale(seen)
-            else:
-                self.start_update(seen).join(self._wait)
-        if self._empty:  # also when nothing changed since: the chat says so on every question
-            progress = self._indexing
-            if progress is not None:
-                raise SourceError(f"the documents are being indexed ({_progress_words(progress)}): "
-                                  "ask again in a moment")
-            raise NoDocumentsError(f"no documents are indexed: put .txt or .md files in "
-                              f"{self.settings.seeds_dir} (or set QA_SEEDS_DIR)")
-        return report
+        return self._index.ensure()
 
     def update_in_background(self, wait_seconds: float) -> None:
         """From now on, index updates run off the request path: a question that finds seeds/
         changed starts the update in a thread and waits at most `wait_seconds` for it, then is
         answered from the files indexed so far (the chat, so that a big upload stops no one)."""
-        self._wait = wait_seconds
+        self._index.update_in_background(wait_seconds)
 
     def start_update(self, seen: tuple | None = None, again: bool = False) -> threading.Thread:
         """Starts bringing the index up to date in a background thread, or returns the one that
-        is already doing it; `again`: that one then makes one more pass, for changes it may have
-        missed (a file saved after it looked). Progress: `indexing()`."""
-        with self._worker_lock:
-            if again:
-                self._requested += 1
-            if self._worker is None or not self._worker.is_alive():
-                self._indexing = IndexProgress(0, 0, 0, 0, 0, 0.0)
-                self._worker = threading.Thread(target=self._update_in_thread, args=(seen,),
-                                                name="qa-index", daemon=True)
-                self._worker.start()
-            return self._worker
+        is already doing it (see `IndexKeeper.start_update`). Progress: `indexing()`."""
+        return self._index.start_update(seen, again)
 
     def indexing(self) -> IndexProgress | None:
         """The running update's progress, or None when the index is not being updated."""
-        return self._indexing
+        return self._index.indexing()
 
     def last_update(self) -> IndexReport | QAError | None:
         """What the last background update did, or the error that stopped it."""
-        return self._last_update
-
-    def _update_in_thread(self, seen: tuple | None) -> None:
-        try:
-            with self._index_lock:
-                served = -1
-                while served != self._requested:
-                    served = self._requested
-                    seen = seen or _stat_seeds(self.settings.seeds_dir)
-                    report = self._update(None)
-                    self._seen_files, seen = seen, None
-                    self._empty = report.chunks_total == 0
-                    self._last_update = report
-        except QAError as exc:
-            self._last_update = exc
-            self._seen_files = None  # the next question tries again (and says what is wrong)
-        except Exception:  # a thread has no caller to tell: the log, and the next question
-            log.exception("updating the index failed")
-            self._last_update = IndexError_("updating the index failed; the details are in "
-                                            "the server log")
-            self._seen_files = None
-        finally:
-            self._indexing = None
-
-    def _update_if_stale(self, seen: tuple) -> IndexReport | None:
-        todo = plan(self.store, self.settings.seeds_dir)
-        report = self._update(todo) if todo.stale else None
-        self._seen_files = seen
-        self._empty = self.store.count() == 0
-        return report
-
-    def _update(self, todo: Plan | None,
-                on_progress: Callable[[IndexProgress], None] | None = None) -> IndexReport:
-        def progress(p: IndexProgress) -> None:
-            self._indexing = p
-            if on_progress:
-                on_progress(p)
-
-        try:
-            return update(self.store, self.settings.seeds_dir, self._embed_for_index,
-                          self.embedder.token_counts, todo, on_progress=progress,
-                          sentence_texts=stored_texts)
-        finally:
-            if self._worker is None or threading.current_thread() is not self._worker:
-                self._indexing = None
-
-    def _embed_for_index(self, texts: list[str]):  # type: ignore[no-untyped-def]
-        return embed_for_indexing(self.embedder, texts, self._bulk, self.settings.model_dir)
+        return self._index.last_update()
 
     def documents(self) -> list[DocumentInfo]:
         return sorted((DocumentInfo(r.source, r.chunks, r.sha256)
@@ -332,10 +244,10 @@ class Engine:
 
     def _updating_notice(self, answer: Answer) -> Answer:
         """An answer given while the index is being updated says so."""
-        progress = self._indexing
+        progress = self._index.indexing()
         if progress is None:
             return answer
-        note = (f"the index is being updated ({_progress_words(progress)}): this answer comes "
+        note = (f"the index is being updated ({progress_words(progress)}): this answer comes "
                 "from the documents indexed so far")
         return dataclasses.replace(answer, notice="; ".join(n for n in (answer.notice, note) if n))
 
@@ -549,20 +461,6 @@ def _language_notice(answer: Answer) -> Answer:
     if language is None:
         return answer
     return dataclasses.replace(answer, notice=english_only_notice(language))
-
-
-def _progress_words(p: IndexProgress) -> str:
-    """`1 of 3 files, 42%` (`starting` before the first batch)."""
-    if not p.files_total:
-        return "starting"
-    return f"{p.files_done} of {p.files_total} files, {p.fraction:.0%}"
-
-
-def _stat_seeds(seeds_dir: Path) -> tuple:
-    """(source, size, mtime_ns, ctime_ns, inode) of every file under seeds/, walked as indexing
-    walks it (no folder links followed, so a link loop cannot hang a question). Runs before every
-    question; ctime and inode catch an edit that puts size and mtime back (`touch -d`)."""
-    return tuple(e.signature for e in walk(seeds_dir)[0])
 
 
 # --- module-level conveniences: one shared Engine per settings ----------------------------------

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "qa"
 
 # Lower rank first; a module may import only modules of its own wing or of a lower rank.
 RANKS = {"qa.types": 0, "qa.errors": 0, "qa.config": 1, "qa.prompts": 1, "qa.sources": 1, "qa.cite": 2,
-         "qa.evaluate": 2, "qa.store": 3, "qa.offline": 4, "qa.model": 5, "qa.api": 6,
+         "qa.evaluate": 2, "qa.store": 3, "qa.offline": 4, "qa.model": 5, "qa.updates": 5, "qa.api": 6,
          "qa.app": 7, "qa": 8, "qa.__main__": 8}
 
 
