@@ -6,6 +6,8 @@ of a 420 KB file)."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -71,3 +73,29 @@ def test_without_a_writable_cache_indexing_falls_back_to_torch(
     assert isinstance(bulk[0], BulkEmbedder)
     assert "set QA_MODEL_DIR to a writable folder; indexing with torch instead" in caplog.text
     assert np.abs(got - embedder.embed(texts)).max() < 1e-5
+
+
+def test_qa_index_says_when_it_prepares_the_model_and_not_again(
+        seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-time export pauses a first big `qa index` for ~10 s before any progress line: the
+    command says why, once; the next run that needs it opens the made file silently."""
+    article = next(seeds_dir.glob("*.txt")).read_text(encoding="utf-8")
+    sentences = [s for s in article.replace("\n", " ").split(". ") if s]
+    for i in range(6):  # enough chunks and sentences for one batch past BULK_THRESHOLD
+        (seeds_dir / f"copy-{i}.txt").write_text(
+            f"Copy {i}.\n\n" + "\n\n".join(f"{s} ({i}-{j})." for j, s in enumerate(sentences)),
+            encoding="utf-8")
+    monkeypatch.setenv("QA_MODEL_DIR", str(tmp_path / "models"))
+
+    def index(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "qa", "index", *args], capture_output=True,
+                              text=True, timeout=900)
+
+    first = index()
+    assert first.returncode == 0, first.stderr
+    notes = [line for line in first.stderr.splitlines() if "preparing the embedding model" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: "), first.stderr
+    assert list((tmp_path / "models").glob("*.onnx"))  # made by the command, kept
+    again = index("--rebuild")
+    assert again.returncode == 0, again.stderr
+    assert "preparing the embedding model" not in again.stderr

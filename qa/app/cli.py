@@ -15,7 +15,7 @@ from qa.errors import ConfigError, QAError
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR, format="warning: %(message)s")
+    _log_to_stderr()
     try:
         _say_project_folder()
         return int(args.run(args) or 0)
@@ -25,6 +25,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+# What qa's modules log that the command line must show, and not otherwise report: the one-time
+# export of the embedding model (a ~10 s pause before the first progress line of a big index)
+# and falling back to torch when it cannot be made. (The indexer's own warnings come back in its
+# report and are printed from there.)
+_TOLD = ("qa.store.onnx_embed", "qa.store.bulk")
+
+
+class _Lines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        kind = "note" if record.levelno < logging.WARNING else "warning"
+        return f"{kind}: {one_line(record.getMessage())}"
+
+
+def _log_to_stderr() -> None:
+    """Errors of any library; notes and warnings of `_TOLD`; one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Lines())
+    logging.basicConfig(level=logging.ERROR, handlers=[handler])
+    for name in _TOLD:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -129,7 +129,8 @@ def _package_version() -> str:
 def _export(path: Path) -> None:
     """Exports the bundled model (mean pooling and normalisation included) to `path`, atomically:
     two processes making it at once each write their own temp file."""
-    log.info("preparing the embedding model for fast indexing (once): %s", path)
+    log.info("preparing the embedding model for fast indexing, once per machine (~10 s): %s",
+             path)
     try:
         import torch
         from transformers import AutoModel
