@@ -34,10 +34,7 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from casesets import Case, Engines, collect, corpus_of, placeholder_model  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from library import build_library  # noqa: E402
+from casesets import Case, collect, corpus_of, make_engines, placeholder_model  # noqa: E402
 
 from qa.evaluate import holds
 from qa.offline.answer_model import CASE_FEATURES, AnswerModel, case_vector  # noqa: E402
@@ -194,11 +191,7 @@ def main() -> None:
         ap.error("give the sets to fit on, or --fitted to measure the shipped model")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = args.work or Path(tmp)
-        library = None
-        if args.library:
-            library = scratch / "library"
-            build_library(library)
-        engines = Engines(scratch, placeholder_model(), library)
+        engines = make_engines(scratch, placeholder_model(), args.library)
         cases = _without(collect(engines, args.sets), args.drop)
         if args.cv:
             ranks: list[int] = []

@@ -17,6 +17,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from library import build_library  # noqa: E402
 
 from qa.api import Engine  # noqa: E402
 from qa.config import Settings  # noqa: E402
@@ -83,6 +86,16 @@ class Engines:
             engine.refresh()
             self._engines[doc] = engine
         return self._engines[doc]
+
+
+def make_engines(scratch: Path, model: AnswerModel, library: bool) -> Engines:
+    """Engines in `scratch`: with `library`, every set asked in one library of all documents
+    (bench/library.py, copied into scratch/library), as the benchmarks ask."""
+    folder = None
+    if library:
+        folder = scratch / "library"
+        build_library(folder)
+    return Engines(scratch, model, folder)
 
 
 def collect(engines: Engines, paths: list[Path]) -> list[Case]:

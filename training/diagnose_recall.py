@@ -18,10 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from casesets import Engines  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from library import build_library  # noqa: E402
+from casesets import make_engines  # noqa: E402
 
 from qa.evaluate import holds, load_cases  # noqa: E402
 from qa.offline.answer_model import AnswerModel  # noqa: E402
@@ -45,11 +42,7 @@ def main() -> None:
     n = 0
     with tempfile.TemporaryDirectory() as temporary:
         scratch = args.work or Path(temporary)
-        library = None
-        if args.library:
-            library = scratch / "library"
-            build_library(library)
-        engines = Engines(scratch, model, library)
+        engines = make_engines(scratch, model, args.library)
         for path in args.sets:
             engine = engines.for_set(path)
             for case in load_cases(path):

@@ -27,10 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate import fit_logistic  # noqa: E402
-from casesets import Case, Engines, collect  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from library import build_library  # noqa: E402
+from casesets import Case, collect, make_engines  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import holds  # noqa: E402
@@ -219,11 +216,7 @@ def main() -> None:
         sys.exit("QA_JUDGE=off: nothing to fit")
     with tempfile.TemporaryDirectory() as temporary:
         scratch = args.work or Path(temporary)
-        library = None
-        if args.library:
-            library = Path(scratch) / "library"
-            build_library(library)
-        engines = Engines(Path(scratch), model, library)
+        engines = make_engines(scratch, model, args.library)
         cases = []
         for path in args.sets:
             got = collect(engines, [path])[::args.every]
