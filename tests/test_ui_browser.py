@@ -28,6 +28,8 @@ TIMEOUT = 30_000  # ms
 # An answer is waited for longer: a shared 2-core machine under other jobs' load has taken over
 # 30 s for the first answer of a page (its first question also warms the server's engine).
 ANSWER_TIMEOUT = 120_000  # ms
+# An upload, a removal or a reindex runs an index update first: seconds on a loaded machine.
+INDEX_TIMEOUT = 60_000  # ms
 
 # Installed before any page script: records every text the streaming answer showed.
 WATCH_STREAMING = """
@@ -182,9 +184,10 @@ def test_upload_a_document_then_ask_about_it(writable_app: InProcessApp, page: P
     playwright.expect(table).to_contain_text("000_7383d27b375f9d56.txt")
     p.locator("#qa-upload input[type=file]").set_input_files([str(note), str(big)])
     status = p.locator("#qa-docs-status")
-    playwright.expect(status).to_contain_text("added Lab_notes_b.md")
-    playwright.expect(status).to_contain_text("big.txt not added: it is larger than 0.05 MB")
-    playwright.expect(table).to_contain_text("Lab_notes_b.md")
+    playwright.expect(status).to_contain_text("added Lab_notes_b.md", timeout=INDEX_TIMEOUT)
+    playwright.expect(status).to_contain_text("big.txt not added: it is larger than 0.05 MB",
+                                              timeout=INDEX_TIMEOUT)
+    playwright.expect(table).to_contain_text("Lab_notes_b.md", timeout=INDEX_TIMEOUT)
     assert (writable_app.seeds_dir / "Lab_notes_b.md").read_bytes() == note.read_bytes()
     assert not (writable_app.seeds_dir / "big.txt").exists()
     page.screenshot("documents.png")
@@ -208,11 +211,11 @@ def test_reindex_button_picks_up_new_files(writable_app: InProcessApp, page: Pag
     (writable_app.seeds_dir / "later.txt").write_text("Added by hand after the start.\n",
                                                       encoding="utf-8")
     p.locator("#qa-reindex").click()
-    playwright.expect(p.locator("#qa-docs")).to_contain_text("later.txt")
+    playwright.expect(p.locator("#qa-docs")).to_contain_text("later.txt", timeout=INDEX_TIMEOUT)
     # Both files are in the index. (Which pass indexed later.txt is a race: the first screen's
     # suggestions, worked out in the background, ask questions that may pick it up first.)
     status = p.locator("#qa-docs-status")
-    playwright.expect(status).to_contain_text("2 files")
+    playwright.expect(status).to_contain_text("2 files", timeout=INDEX_TIMEOUT)
 
 
 def test_model_answer_streams_into_the_page(
@@ -254,9 +257,10 @@ def test_remove_a_document_then_it_is_no_longer_cited(writable_app: InProcessApp
     p.get_by_role("option", name="kettle.txt").click()
     p.locator("#qa-remove").click()
     status = p.locator("#qa-docs-status")
-    playwright.expect(status).to_contain_text("removed kettle.txt from the library")
-    playwright.expect(status).to_contain_text("1 removed")
-    playwright.expect(table).not_to_contain_text("kettle.txt")
+    playwright.expect(status).to_contain_text("removed kettle.txt from the library",
+                                              timeout=INDEX_TIMEOUT)
+    playwright.expect(status).to_contain_text("1 removed", timeout=INDEX_TIMEOUT)
+    playwright.expect(table).not_to_contain_text("kettle.txt", timeout=INDEX_TIMEOUT)
     assert not (writable_app.seeds_dir / "kettle.txt").exists()
     index_dir = writable_app.engine.settings.index_dir  # type: ignore[attr-defined]
     assert [f.read_text() for f in index_dir.glob("removed/*/kettle.txt")] == [

@@ -45,6 +45,7 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each line as it comes
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sets", nargs="+", type=Path)
     ap.add_argument("--every", type=int, default=1)
