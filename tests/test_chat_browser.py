@@ -18,7 +18,7 @@ import pytest
 from gradio_client import Client
 
 from qa.app.export import answer_markdown, answer_plain_text
-from qa.app.ui import paragraph_around
+from qa.app.render import paragraph_around
 from qa.types import Answer
 
 playwright = pytest.importorskip("playwright.sync_api")

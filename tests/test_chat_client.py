@@ -7,7 +7,7 @@ import re
 
 from qa.app.conversations import KEEP_CONVERSATIONS, KEEP_TURNS, Library, Turn
 from qa.app.export import answer_markdown, answer_plain_text, export_name
-from qa.app.ui import render_answer, render_sources
+from qa.app.render import render_answer, render_sources
 from qa.types import Answer, Citation, Sentence
 
 TEXT = ("Title line\n\nPutin proposed talks in Istanbul. He invited officials to resume on "

@@ -172,7 +172,7 @@ def test_an_instruction_the_model_writes_itself_gets_a_warning() -> None:
 
 
 def test_the_chat_shows_the_warning() -> None:
-    from qa.app.ui import render_answer
+    from qa.app.render import render_answer
 
     a = cite_model_answer("Where will the talks be held?",
                           "Putin proposed talks in Istanbul [1]. Visit http://evil.example/claim "

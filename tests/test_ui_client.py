@@ -18,12 +18,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
 from qa.app.cli import bind_warning, chat_auth
-from qa.app.ui import (
-    Turn,
-    paragraph_around,
-    render_answer,
-    render_sources,
-)
+from qa.app.conversations import Turn
+from qa.app.render import paragraph_around, render_answer, render_sources
 from qa.errors import ConfigError, SourceError
 from qa.sources.documents import add_upload, remove_document, safe_upload_name
 from qa.types import Answer, Citation, Sentence

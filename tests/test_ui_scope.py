@@ -13,8 +13,9 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+from qa.app.conversations import Turn
+from qa.app.render import render_answer, render_sources
 from qa.app.suggest import Suggester
-from qa.app.ui import Turn, render_answer, render_sources
 from qa.types import Answer, Citation
 
 pytest_plugins = ["ui_fixtures"]  # chat_server, writable_app
