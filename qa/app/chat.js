@@ -1,5 +1,5 @@
 // The chat's client side, run once per page. Everything it shows comes from the escaped HTML the
-// server rendered (qa/app/ui.py); it only moves, copies and reveals it:
+// server rendered (qa/app/render.py); it only moves, copies and reveals it:
 // - a citation [n] previews its quote on hover or focus (a tooltip that Escape closes); clicking
 //   it shows that answer's sources in the panel, or, when the panel is under the chat (a phone),
 //   in a sheet at the bottom of the screen with a Close button;
