@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -94,6 +95,8 @@ class Engine:
         self._judge = judge
         self._judge_tried = judge is not None or settings.judge == "off"
         self._judge_notice = ""
+        self._asking = 0  # questions being answered now (see `busy`)
+        self._asking_lock = threading.Lock()
         # QA_BACKEND=openai: a model writes the answer (checked by qa.model.cite); on any model
         # failure the extractive answer is given instead, with a notice that says why.
         self._model = None if settings.backend != "openai" else ModelAnswerer(
@@ -232,15 +235,32 @@ class Engine:
                sources: Sequence[str] | None = None) -> Answer:
         """`sources`: the files the question covers (names as `documents()` lists them; default
         all). Only their passages are retrieved."""
-        question, history = _check_question(question), _check_history(history)
-        self.ensure_index()
-        scope = self.scope(sources)
-        if self._model is not None:
-            result = self._model_for(scope).answer(question, history)
+        with self._answering():
+            question, history = _check_question(question), _check_history(history)
+            self.ensure_index()
+            scope = self.scope(sources)
+            if self._model is not None:
+                result = self._model_for(scope).answer(question, history)
+                return self._updating_notice(
+                    _language_notice(self._with_closest(result, history, scope)))
             return self._updating_notice(
-                _language_notice(self._with_closest(result, history, scope)))
-        return self._updating_notice(
-            _language_notice(self._answer_extractive(question, history, scope)))
+                _language_notice(self._answer_extractive(question, history, scope)))
+
+    def busy(self) -> bool:
+        """Whether a question is being answered now. Background work that asks questions too
+        (the chat's suggested questions) waits for this to pass, so people's questions go first:
+        with the reader model, both need the one model."""
+        return self._asking > 0
+
+    @contextlib.contextmanager
+    def _answering(self) -> Iterator[None]:
+        with self._asking_lock:
+            self._asking += 1
+        try:
+            yield
+        finally:
+            with self._asking_lock:
+                self._asking -= 1
 
     def _updating_notice(self, answer: Answer) -> Answer:
         """An answer given while the index is being updated says so."""
@@ -341,14 +361,15 @@ class Engine:
                       sources: Sequence[str] | None = None) -> Iterator[str | Answer]:
         """Yields pieces of the answer text as they are ready, then the final Answer."""
         if self._model is not None:  # the model's text as it writes it, then the checked Answer
-            question, history = _check_question(question), _check_history(history)
-            self.ensure_index()
-            scope = self.scope(sources)
-            for item in self._model_for(scope).answer_stream(question, history):
-                if isinstance(item, Answer):
-                    item = self._updating_notice(
-                        _language_notice(self._with_closest(item, history, scope)))
-                yield item
+            with self._answering():
+                question, history = _check_question(question), _check_history(history)
+                self.ensure_index()
+                scope = self.scope(sources)
+                for item in self._model_for(scope).answer_stream(question, history):
+                    if isinstance(item, Answer):
+                        item = self._updating_notice(
+                            _language_notice(self._with_closest(item, history, scope)))
+                    yield item
             return
         result = self.answer(question, history, sources)
         # The extractive answer is ready at once; it is still sent a sentence at a time so that

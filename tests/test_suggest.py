@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,34 @@ def test_an_empty_library_has_an_empty_first_screen(engine, seeds_dir: Path) -> 
     engine.refresh()
     screen = Suggester(engine).first_screen()
     assert screen.documents == () and screen.suggestions == ()
+
+
+class TimedSuggester(Suggester):
+    """The real Suggester, noting when it puts each question to the answerer."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(engine)
+        self.times: list[float] = []
+
+    def _answers(self, question: str) -> bool:
+        self.times.append(time.monotonic())
+        return super()._answers(question)
+
+
+def test_suggestions_wait_while_someone_s_question_is_answered(engine) -> None:
+    """Working out the suggested questions is background work: while the engine answers a
+    question (with the reader model, the same one model), it puts none of its own."""
+    engine.refresh()
+    suggester = TimedSuggester(engine)
+    assert not engine.busy()
+    with engine._answering():  # noqa: SLF001 - a question in flight, for as long as we say
+        assert engine.busy()
+        worker = threading.Thread(target=suggester.first_screen)
+        worker.start()
+        time.sleep(2.0)
+        released = time.monotonic()
+    worker.join(timeout=120)
+    assert not worker.is_alive() and not engine.busy()
+    assert suggester.times and min(suggester.times) >= released
+    assert engine.answer("Where did Putin propose holding the talks?").supported
+    assert not engine.busy()  # counted down again after an answer

@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 MAX_SUGGESTIONS = 4
 MAX_TRIES = 16  # candidates put to the answerer per index state, at most
+YIELD_SECONDS = 30.0  # longest a suggestion check waits for people's questions to be answered
+YIELD_POLL = 0.05
 CACHE_FILE = "suggestions.json"
 _TITLE_CHARS = 90
 _READ_CHARS = 20_000  # of each document: titles and lead sentences are near the top
@@ -48,6 +51,7 @@ class SuggestEngine(Protocol):
     def documents(self) -> list[Any]: ...
     def source_text(self, source: str) -> str: ...
     def answer(self, question: str, history: Sequence[str] | None = None) -> Answer: ...
+    def busy(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -300,11 +304,19 @@ class Suggester:
         per_doc = [[(q, s) for q in candidate_questions(t, vocabulary)] for s, t in texts.items()]
         found: list[Suggestion] = []
         for question, source in _round_robin(per_doc)[:self.tries]:
+            self._after_questions()
             if self._answers(question):
                 found.append(Suggestion(question, source))
                 if len(found) == self.limit:
                     break
         return FirstScreen(titles, tuple(found))
+
+    def _after_questions(self) -> None:
+        """Waits while the engine answers someone's question (at most YIELD_SECONDS, so that a
+        busy chat still gets its suggestions): checking them is background work."""
+        deadline = time.monotonic() + YIELD_SECONDS
+        while self.engine.busy() and time.monotonic() < deadline:
+            time.sleep(YIELD_POLL)
 
     def _answers(self, question: str) -> bool:
         try:
