@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +30,8 @@ from casesets import collect, make_engines  # noqa: E402
 from fit_judge import judge_cases  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
-from qa.offline.answer_model import AnswerModel  # noqa: E402
-from qa.offline.extractive import choose, judge_pair, log_odds  # noqa: E402
+from qa.offline.answer_model import AnswerModel, JudgeWeights  # noqa: E402
+from qa.offline.extractive import choose, judge_pair, judged  # noqa: E402
 from qa.offline.judge import LocalJudge, judge_from_settings  # noqa: E402
 
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 100.0)
@@ -67,29 +67,29 @@ def main() -> None:
     label = np.array([(1 if c.right[r] else -1) if c.case.answerable else 0 for c, r in firsts])
     print(f"{len(cases)} cases: first sentence right {sum(label == 1)}, wrong {sum(label == -1)}, "
           f"unanswerable {sum(label == 0)}")
-    prompts = Path(tempfile.mkdtemp(prefix="qa-probe-prompts-"))
-    for path in args.prompts:  # each file in place of prompts/judge.md, the same model
-        (prompts / "judge.md").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-        probe = LocalJudge(judge._server, prompts, judge.name)  # noqa: SLF001
-        p = np.array([probe.probabilities(c.analysis.question.asked,
-                                          [judge_pair(c.analysis.candidates[r])])[0]
-                      for c, r in firsts])
-        print(f"{path}: AUC right vs unanswerable {auc(p[label == 1], p[label == 0]):.3f}, "
-              f"right vs every wrong first sentence {auc(p[label == 1], p[label != 1]):.3f}")
+    with tempfile.TemporaryDirectory() as folder:
+        prompts = Path(folder)
+        for path in args.prompts:  # each file in place of prompts/judge.md, the same model
+            (prompts / "judge.md").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+            probe = LocalJudge(judge._server, prompts, judge.name)  # noqa: SLF001
+            p = np.array([probe.probabilities(c.analysis.question.asked,
+                                              [judge_pair(c.analysis.candidates[r])])[0]
+                          for c, r in firsts])
+            print(f"{path}: AUC right vs unanswerable {auc(p[label == 1], p[label == 0]):.3f}, "
+                  f"right vs every wrong first sentence {auc(p[label == 1], p[label != 1]):.3f}")
     if args.rerank:
-        judged = judge_cases(cases, model, judge, args.rerank, args.cache)
-        reachable = [j for j in judged if j.case.case.answerable
+        verdicts = judge_cases(cases, model, judge, args.rerank, args.cache)
+        reachable = [j for j in verdicts if j.case.case.answerable
                      and any(j.case.right[r] for r in j.choice.ranked[:args.rerank])]
         for a in WEIGHTS:
-            hit = 0
-            for j in reachable:
-                rows = j.choice.ranked[:args.rerank]
-                score = [math.log(max(float(j.choice.probs[r]), 1e-12)) + a * log_odds(q)
-                         for r, q in zip(rows, j.p_yes, strict=True)]
-                hit += bool(j.case.right[rows[int(np.argmax(score))]])
+            # the answerer's own combination (`judged`): only its choice of winner is read here
+            weights = replace(model, judge=JudgeWeights(args.rerank, a, 0.0, 0.0, 0.0, 1.01,
+                                                         judge.name))
+            hit = sum(bool(j.case.right[judged(j.case.analysis, weights, j.choice,
+                                               j.p_yes).rows[0]]) for j in reachable)
             print(f"rerank first {args.rerank}, reader weight {a:g}: right {hit}/{len(reachable)}"
                   f" = {hit / max(1, len(reachable)):.1%}")
-        print(json.dumps({"answerable": sum(j.case.case.answerable for j in judged),
+        print(json.dumps({"answerable": sum(j.case.case.answerable for j in verdicts),
                           "reachable": len(reachable)}))
 
 
