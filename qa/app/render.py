@@ -20,9 +20,9 @@ from qa.app.export import CLOSEST_LABEL, answer_markdown, answer_plain_text, exp
 from qa.errors import NoDocumentsError, QAError
 from qa.types import Answer, Citation
 
-__all__ = ["esc", "in_plain_words", "paragraph_around", "render_answer", "render_closest",
-           "render_error", "render_messages", "render_sources", "render_streaming",
-           "user_message"]
+__all__ = ["assistant_message", "esc", "in_plain_words", "paragraph_around", "render_answer",
+           "render_closest", "render_error", "render_messages", "render_sources",
+           "render_streaming", "user_message"]
 
 log = logging.getLogger(__name__)
 
@@ -310,9 +310,13 @@ def render_messages(turns: list[Turn]) -> list[dict[str, str]]:
     messages = []
     for i, t in enumerate(turns):
         body = render_answer(t.answer, i) if t.answer is not None else render_error(t.error)
-        messages += [user_message(t.question), {"role": "assistant", "content": body}]
+        messages += [user_message(t.question), assistant_message(body)]
     return messages
 
 
 def user_message(question: str) -> dict[str, str]:
     return {"role": "user", "content": f'<div class="qa-question">{esc(question)}</div>'}
+
+
+def assistant_message(body: str) -> dict[str, str]:
+    return {"role": "assistant", "content": body}

@@ -31,6 +31,7 @@ from qa.app.conversations import Library, Turn, new_id  # noqa: E402
 from qa.app.first_screen import PLACEHOLDER, ask_in_scope, first_screen_block  # noqa: E402
 from qa.app.progress import status_line  # noqa: E402
 from qa.app.render import (  # noqa: E402
+    assistant_message,
     esc,
     in_plain_words,
     render_messages,
@@ -128,7 +129,8 @@ def build_app(
             yield question, render_messages(turns), gr.skip(), turns
             return
         history = [t.question for t in turns if t.answer is not None]
-        messages = render_messages(turns) + [user_message(q), _assistant(render_streaming(""))]
+        messages = render_messages(turns) + [user_message(q),
+                                             assistant_message(render_streaming(""))]
         yield "", messages, gr.skip(), turns
         try:
             text, final = "", None
@@ -137,7 +139,7 @@ def build_app(
                     final = item
                     continue
                 text += item
-                messages[-1] = _assistant(render_streaming(text))
+                messages[-1] = assistant_message(render_streaming(text))
                 yield "", messages, gr.skip(), turns
             turn = Turn(q, _final([final] if final else []))
         except QAError as e:
@@ -364,7 +366,3 @@ def _discard_upload(path: Path) -> None:
     if target.parent != root:
         with contextlib.suppress(OSError):  # not empty: other files of the same upload
             target.parent.rmdir()  # Gradio keeps each upload in a folder of its own
-
-
-def _assistant(body: str) -> dict[str, str]:
-    return {"role": "assistant", "content": body}
