@@ -44,6 +44,19 @@ def test_a_question_answered_from_a_is_not_answered_from_a_when_scoped_to_b(
     assert same.text == whole.text and same.citations == whole.citations
 
 
+def test_a_name_only_other_documents_use_is_not_said_to_be_never_mentioned(
+        engine, two_docs: Path) -> None:
+    # Scoped to B, no passage found names Putin; but A does: "the sources never mention Putin"
+    # would be false. A name no document uses still gets the plain sentence.
+    scoped = engine.answer(PUTIN, sources=[B])
+    assert not scoped.supported
+    assert scoped.notice == "the passages found never mention Putin"
+    macron = engine.answer("What did Macron say about the talks?", sources=[B])
+    assert macron.notice == "the sources never mention Macron"
+    both = engine.answer("Did Putin and Macron meet?", sources=[B])
+    assert both.notice == "the sources never mention Macron"
+
+
 def test_scope_is_a_filter_inside_the_retriever(engine, two_docs: Path) -> None:
     engine.ensure_index()
     b_chunks = engine.store.files()[B].chunks

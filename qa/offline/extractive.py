@@ -48,6 +48,10 @@ __all__ = ["Analysis", "Choice", "Lexicon", "Pick", "SentenceVectors", "analyse"
 # "Turkish President ...").
 STRICT_TYPES = ("number", "duration", "year", "date", "clock", "time", "place", "place_name")
 NEVER_MENTIONED = "the sources never mention"
+# ...and what is said when the sources do mention it, only not in any passage found for the
+# question ("the sources never mention Norrvik" would be false of a library whose trial report
+# names Norrvik once, in its title, far from the passages about the trial's results)
+NOT_FOUND = "the passages found never mention"
 SHORTLIST = 14  # candidate sentences scored per question (see _shortlist)
 PASSAGE_RANK_WEIGHT = 0.5  # in the shortlist prior: the best passage's sentences get +0.5
 
@@ -85,6 +89,7 @@ class Analysis:
     matrix: np.ndarray  # (len(candidates), len(FEATURES))
     missing: tuple[str, ...]  # names/numbers of the question not found in the retrieved text
     unknown_share: float  # weight share of the question's words that the sources never use
+    elsewhere: tuple[str, ...] = ()  # those of `missing` that the sources do use, elsewhere
 
 
 def analyse(q: Question, passages: Sequence[Passage], asked: Encoded, question_vec: np.ndarray,
@@ -97,7 +102,15 @@ def analyse(q: Question, passages: Sequence[Passage], asked: Encoded, question_v
                         context_vec, vectors, lexicon)
               if cands else np.zeros((0, len(FEATURES))))
     unknown = sum(w for t, w in qt.weights.items() if t not in lexicon.vocabulary) / qt.total
-    return Analysis(q, tuple(cands), matrix, missing_names(q.text, passages), unknown)
+    missing = missing_names(q.text, passages)
+    elsewhere = tuple(w for w in missing if _in_sources(w, lexicon))
+    return Analysis(q, tuple(cands), matrix, missing, unknown, elsewhere)
+
+
+def _in_sources(name: str, lexicon: Lexicon) -> bool:
+    """Whether the indexed chunks use every word of `name` (as the lexicon stems them)."""
+    terms = lexicon.terms(name)
+    return bool(terms) and all(t in lexicon.vocabulary for t in terms)
 
 
 @dataclass(frozen=True)
@@ -221,7 +234,7 @@ def judged(analysis: Analysis, model: AnswerModel, choice: Choice,
     best = order[0]
     confidence = params.score(choice.confidence, odds[best])
     reasons = tuple(r for r in choice.overruled[rows[best]]
-                    if p_yes[best] < params.waive or r.startswith(NEVER_MENTIONED))
+                    if p_yes[best] < params.waive or r.startswith((NEVER_MENTIONED, NOT_FOUND)))
     chosen = [rows[best]]
     if len(order) > 1 and p_yes[order[1]] >= params.waive and not choice.overruled[rows[order[1]]]:
         chosen.append(rows[order[1]])
@@ -294,9 +307,15 @@ def _overruled(analysis: Analysis, cks: list[tuple[np.ndarray, str]], row: int) 
     """What rules out candidate `row` whatever the model thinks, as sentences for the user: a name
     of the question the sources never mention (said alone: "the sources never mention Macron"
     already tells why they do not say what Macron said), else the failed checks `cks` (see
-    `checks`). Any non-empty list rules the row out, so which reasons are told changes no answer."""
+    `checks`). Any non-empty list rules the row out, so which reasons are told changes no answer.
+    A missing name the sources do use elsewhere is told as such: it was not found near the rest
+    of the question, which is all the answerer can say of it."""
     if analysis.missing:
-        return [f"{NEVER_MENTIONED} {_names(analysis.question.text, analysis.missing)}"]
+        q = analysis.question.text
+        unknown = [w for w in analysis.missing if w not in analysis.elsewhere]
+        if unknown:
+            return [f"{NEVER_MENTIONED} {_names(q, unknown)}"]
+        return [f"{NOT_FOUND} {_names(q, analysis.missing)}"]
     return [why for passed, why in cks if not passed[row]]
 
 
