@@ -50,6 +50,7 @@ TRADE_OFF = (-1.5, -1.0, -0.5, 0.5, 1.0)  # threshold shifts --cv reports answer
 def fit_ranker(cases: list[Case], l2: float) -> np.ndarray:
     """Conditional logit: maximise the probability mass of the right sentences, per question."""
     groups = [(c.analysis.matrix, c.right) for c in cases if c.right.any()]
+    width = groups[0][0].shape[1] if groups else len(FEATURES)  # FEATURES, or more to try some
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = 0.5 * l2 * w @ w, l2 * w
@@ -62,7 +63,7 @@ def fit_ranker(cases: list[Case], l2: float) -> np.ndarray:
             grad = grad - (p[right] @ x[right]) / (mass + 1e-12) + p @ x
         return value, grad
 
-    return minimize(loss, np.zeros(len(FEATURES)), jac=True, method="L-BFGS-B").x
+    return minimize(loss, np.zeros(width), jac=True, method="L-BFGS-B").x
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
@@ -79,8 +80,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
 
 
 def fit(cases: list[Case], trained_on: tuple[str, ...] = ()) -> AnswerModel:
-    n_case = len(CASE_FEATURES)
     rank_weights = fit_ranker(cases, RANK_L2)
+    n_case = len(CASE_FEATURES) + len(rank_weights) - len(FEATURES)
     plain = AnswerModel(rank_weights, np.zeros(n_case + 1), np.zeros(n_case), np.ones(n_case),
                         threshold=0.0, second_ratio=SECOND_RATIO, trained_on=trained_on)
     rows, labels = [], []
@@ -166,6 +167,43 @@ def _print_misses(model: AnswerModel, cases: list[Case]) -> None:
                   f"right-rank={rank} {c.case.turns[-1][:70]!r} -> {text[:60]!r} {choice.reasons}")
 
 
+def cross_validate(cases: list[Case], sets: list[Path], folds: int = 0,
+                   details: bool = False) -> None:
+    """Fits without one set (or, with `folds`, one group of sets: set i in group i mod folds) at
+    a time and measures on it; prints per group, per kind of document, and the ranking."""
+    ranks: list[int] = []
+    held_out: list = []  # (case, choice) of every case, by the model fitted without it
+    groups = ([[str(p) for p in sets[i::folds]] for i in range(folds)]
+              if folds else [[str(p)] for p in sets])
+    for held in groups:
+        rest = [c for c in cases if c.source not in held]
+        model = fit(rest)
+        these = [c for c in cases if c.source in held]
+        raw = _choices(model, these)
+        held_out += raw
+        a, u = _rates(raw, 0.0)
+        print(f"cv {' '.join(held)}: answers {a:.1%}  abstention {u:.1%}")
+        ranks += [right_rank(model, c) for c in these if c.right.any()]
+        if details:
+            _print_misses(model, these)
+    a, u = _rates(held_out, 0.0)
+    print(f"cv all {len(held_out)} cases: answers {a:.1%}  abstention {u:.1%}")
+    for label, seeds in (("the seed article", True), ("other documents", False)):
+        part = [(c, ch) for c, ch in held_out
+                if (corpus_of(Path(c.source)) is None) == seeds]
+        if part and len(part) < len(held_out):
+            a, u = _rates(part, 0.0)
+            print(f"cv {label}, {len(part)} cases: answers {a:.1%}  abstention {u:.1%}")
+            # What another threshold would trade: the abstainer's ability to separate,
+            # which no threshold changes.
+            print(f"cv {label}, threshold moved by: " + "  ".join(
+                "{:+.1f}: {:.1%} / {:.1%}".format(t, *_rates(part, t))
+                for t in TRADE_OFF))
+    print(f"cv ranking: a right sentence first for {ranks.count(0) / len(ranks):.1%}, "
+          f"in the top two for {sum(r < 2 for r in ranks) / len(ranks):.1%} of the "
+          f"{len(ranks)} answerable cases that have one")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("sets", type=Path, nargs="*")
@@ -194,37 +232,7 @@ def main() -> None:
         engines = make_engines(scratch, placeholder_model(), args.library)
         cases = _without(collect(engines, args.sets), args.drop)
         if args.cv:
-            ranks: list[int] = []
-            held_out: list = []  # (case, choice) of every case, by the model fitted without it
-            groups = ([[str(p) for p in args.sets[i::args.folds]] for i in range(args.folds)]
-                      if args.folds else [[str(p)] for p in args.sets])
-            for held in groups:
-                rest = [c for c in cases if c.source not in held]
-                model = fit(rest)
-                these = [c for c in cases if c.source in held]
-                raw = _choices(model, these)
-                held_out += raw
-                a, u = _rates(raw, 0.0)
-                print(f"cv {' '.join(held)}: answers {a:.1%}  abstention {u:.1%}")
-                ranks += [right_rank(model, c) for c in these if c.right.any()]
-                if args.details:
-                    _print_misses(model, these)
-            a, u = _rates(held_out, 0.0)
-            print(f"cv all {len(held_out)} cases: answers {a:.1%}  abstention {u:.1%}")
-            for label, seeds in (("the seed article", True), ("other documents", False)):
-                part = [(c, ch) for c, ch in held_out
-                        if (corpus_of(Path(c.source)) is None) == seeds]
-                if part and len(part) < len(held_out):
-                    a, u = _rates(part, 0.0)
-                    print(f"cv {label}, {len(part)} cases: answers {a:.1%}  abstention {u:.1%}")
-                    # What another threshold would trade: the abstainer's ability to separate,
-                    # which no threshold changes.
-                    print(f"cv {label}, threshold moved by: " + "  ".join(
-                        "{:+.1f}: {:.1%} / {:.1%}".format(t, *_rates(part, t))
-                        for t in TRADE_OFF))
-            print(f"cv ranking: a right sentence first for {ranks.count(0) / len(ranks):.1%}, "
-                  f"in the top two for {sum(r < 2 for r in ranks) / len(ranks):.1%} of the "
-                  f"{len(ranks)} answerable cases that have one")
+            cross_validate(cases, args.sets, args.folds, args.details)
         if args.fitted:
             model = AnswerModel.load()
         else:
