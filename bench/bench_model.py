@@ -19,7 +19,7 @@ answerer reads with it and the model path checks each cited span with it (`qa.mo
 
     .venv/bin/python bench/bench_model.py --limit 20          # both backends, the default sets
     .venv/bin/python bench/bench_model.py --backend openai --limit 20 \
-        --answer-prompt prompts/variants/short.md          # another answer prompt
+        --answer-prompt prompts/variants/long.md          # another answer prompt
 
 Not for the sealed sets (unseen_i, unseen_j, eval/sealed_genres): they are kept for another
 measurement and refused here.
@@ -165,7 +165,7 @@ def main() -> None:
                     help="a .gguf file (default: the reader model, Qwen2.5-Coder-1.5B, checked)")
     ap.add_argument("--answer-prompt", type=Path, default=None,
                     help="another answer prompt to measure instead of prompts/answer.md "
-                         "(e.g. prompts/variants/short.md)")
+                         "(e.g. prompts/variants/long.md)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--judge", choices=["auto", "local", "off"], default="auto",
                     help="the reader model (QA_JUDGE): it reads for the offline answerer and "
