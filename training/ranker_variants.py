@@ -111,9 +111,11 @@ def context(cases: list[Case], docs: Documents) -> list[Case]:
     from qa.store.embed import Embedder
     from qa.store.onnx_embed import OnnxEmbedder
 
+    from qa.config import Settings
+
     embedder = Embedder()
     try:
-        bulk = OnnxEmbedder.load(Path.home() / ".cache" / "qa" / "models", embedder)
+        bulk = OnnxEmbedder.load(Settings.from_env().model_dir, embedder)
     except Exception:  # noqa: BLE001 - any failure: the slower NumPy embedder does the same
         bulk = embedder
     texts, contexts = [], []
