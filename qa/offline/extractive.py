@@ -222,8 +222,8 @@ def judged(analysis: Analysis, model: AnswerModel, choice: Choice,
     the ranker's log-probability plus the judge's log-odds; it answers when a logistic score of
     the ranker's own confidence and the judge's log-odds for the winner says so. The checks on
     the kind of thing asked for (a time, a number, names...) are regular expressions written for
-    news: a sentence the judge finds clearly answering is not overruled by them; a name the
-    sources never mention always overrules."""
+    news: a sentence the judge finds clearly answering is not overruled by them; a name no
+    passage found mentions always overrules."""
     params = model.judge
     assert params is not None
     rows = list(choice.ranked[:len(p_yes)])
@@ -233,8 +233,9 @@ def judged(analysis: Analysis, model: AnswerModel, choice: Choice,
     order = sorted(range(len(rows)), key=lambda i: -combined[i])
     best = order[0]
     confidence = params.score(choice.confidence, odds[best])
-    reasons = tuple(r for r in choice.overruled[rows[best]]
-                    if p_yes[best] < params.waive or r.startswith((NEVER_MENTIONED, NOT_FOUND)))
+    # (a missing name is then the only reason told: `_overruled`)
+    reasons = (choice.overruled[rows[best]]
+               if analysis.missing or p_yes[best] < params.waive else ())
     chosen = [rows[best]]
     if len(order) > 1 and p_yes[order[1]] >= params.waive and not choice.overruled[rows[order[1]]]:
         chosen.append(rows[order[1]])
