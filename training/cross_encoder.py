@@ -63,11 +63,7 @@ def pair_texts(case, docs=None) -> list[tuple[str, str]]:
     asked = case.analysis.question.asked
     if docs is None:
         return [(asked, c.resolved) for c in case.analysis.candidates]
-    out = []
-    for c in case.analysis.candidates:
-        around = docs.context(c.chunk.source, c.span.start, c.text)
-        out.append((asked, f"{around}: {c.resolved}" if around else c.resolved))
-    return out
+    return [(asked, docs.read_under(c)) for c in case.analysis.candidates]
 
 
 class Weights:

@@ -29,6 +29,7 @@ A fitting-set diagnostic: never run it on sealed sets.
 from __future__ import annotations
 
 import argparse
+import functools
 import pickle
 import re
 import sys
@@ -43,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate import RANK_L2, cross_validate, fit_ranker  # noqa: E402
 from casesets import Case, collect, make_engines, placeholder_model  # noqa: E402
 
-from qa.offline.features import FEATURES, content_words  # noqa: E402
+from qa.offline.features import FEATURES, Candidate, content_words  # noqa: E402
 from qa.offline.questions import missing_names  # noqa: E402
 from qa.sources.spans import Span, is_heading  # noqa: E402
 
@@ -72,9 +73,12 @@ def cross(cases: list[Case], scores: np.lib.npyio.NpzFile) -> list[Case]:
 
 
 class Documents:
+    """The library's documents, and where their headings are (read once per document)."""
+
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         self._texts: dict[str, str] = {}
+        self._headings: dict[str, tuple[str, list[tuple[int, str]]]] = {}
 
     def text(self, name: str) -> str:
         if name not in self._texts:
@@ -84,47 +88,52 @@ class Documents:
     def context(self, source: str, start: int, sentence: str) -> str:
         """The document's title line and the nearest heading above `start`, if they are not in
         the sentence itself."""
-        text = self.text(source)
-        lines, at = [], 0
-        for line in text.split("\n"):
-            lines.append((at, line))
-            at += len(line) + 1
-
-        def heading(where: int, line: str) -> bool:
-            stripped = line.strip()
-            return (bool(stripped) and len(stripped) < HEADING_CHARS
-                    and is_heading(text, Span(where, where + len(line.rstrip()))))
-
-        first = next(((a, line) for a, line in lines if line.strip()), (0, ""))
-        title = first[1].strip() if heading(*first) else ""
+        title, headings = self._headings_of(source)
         section = ""
-        for a, line in lines:
-            if a >= start:
+        for at, line in headings:
+            if at >= start:
                 break
-            if a > first[0] and heading(a, line):
-                section = line.strip()
+            section = line
         parts = [p for p in (title, section) if p and p not in sentence]
         return " / ".join(dict.fromkeys(parts))
 
+    def read_under(self, c: Candidate) -> str:
+        """The candidate's resolved sentence under its context: "title / heading: sentence"."""
+        around = self.context(c.chunk.source, c.span.start, c.text)
+        return f"{around}: {c.resolved}" if around else c.resolved
+
+    def _headings_of(self, source: str) -> tuple[str, list[tuple[int, str]]]:
+        """(the title line or "", the heading lines after it with their offsets)."""
+        if source not in self._headings:
+            text = self.text(source)
+            lines, at = [], 0
+            for line in text.split("\n"):
+                lines.append((at, line))
+                at += len(line) + 1
+
+            def heading(where: int, line: str) -> bool:
+                stripped = line.strip()
+                return (bool(stripped) and len(stripped) < HEADING_CHARS
+                        and is_heading(text, Span(where, where + len(line.rstrip()))))
+
+            first = next(((a, line) for a, line in lines if line.strip()), (0, ""))
+            title = first[1].strip() if heading(*first) else ""
+            self._headings[source] = (title, [(a, line.strip()) for a, line in lines
+                                              if a > first[0] and heading(a, line)])
+        return self._headings[source]
+
 
 def context(cases: list[Case], docs: Documents) -> list[Case]:
+    from qa.config import Settings
     from qa.store.embed import Embedder
     from qa.store.onnx_embed import OnnxEmbedder
-
-    from qa.config import Settings
 
     embedder = Embedder()
     try:
         bulk = OnnxEmbedder.load(Settings.from_env().model_dir, embedder)
     except Exception:  # noqa: BLE001 - any failure: the slower NumPy embedder does the same
         bulk = embedder
-    texts, contexts = [], []
-    for c in cases:
-        row = [docs.context(x.chunk.source, x.span.start, x.text) for x in c.analysis.candidates]
-        contexts.append(row)
-        texts += [f"{ctx}: {x.resolved}" if ctx else x.resolved
-                  for ctx, x in zip(row, c.analysis.candidates, strict=True)]
-    vectors = bulk.embed(texts)
+    vectors = bulk.embed([docs.read_under(x) for c in cases for x in c.analysis.candidates])
     questions = embedder.embed([c.analysis.question.asked for c in cases])
     cols, at = [], 0
     for i, c in enumerate(cases):
@@ -133,7 +142,8 @@ def context(cases: list[Case], docs: Documents) -> list[Case]:
         at += n
         asked = set(content_words(c.analysis.question.asked))
         both, only = [], []
-        for x, ctx in zip(c.analysis.candidates, contexts[i], strict=True):
+        for x in c.analysis.candidates:
+            ctx = docs.context(x.chunk.source, x.span.start, x.text)
             said, around = set(content_words(x.resolved)), set(content_words(ctx))
             both.append(len(asked & (said | around)) / max(len(asked), 1))
             only.append(len((asked & around) - said) / max(len(asked), 1))
@@ -186,15 +196,16 @@ def missing_in_documents(cases: list[Case], docs: Documents) -> list[Case]:
     return out
 
 
+def _kind(c: Case) -> str:
+    return "genres" if "/genres/" in c.source else "other" if "/other/" in c.source else "seed"
+
+
 def gbdt_ranking(cases: list[Case], sets: list[Path], folds: int) -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     def rows(c: Case) -> np.ndarray:
         x = c.analysis.matrix
         return np.hstack([x, x - x.max(0, keepdims=True)]) if len(x) else x
-
-    def kind(c: Case) -> str:
-        return "genres" if "/genres/" in c.source else "other" if "/other/" in c.source else "seed"
 
     tally: dict[str, list[int]] = {k: [0, 0, 0] for k in ("seed", "other", "genres")}
     for fold in range(folds):
@@ -207,7 +218,7 @@ def gbdt_ranking(cases: list[Case], sets: list[Path], folds: int) -> None:
                                 np.concatenate([c.right for c in train]))
         for c in cases:
             if c.source in held and c.right.any():
-                t = tally[kind(c)]
+                t = tally[_kind(c)]
                 t[0] += 1
                 t[1] += bool(c.right[np.argmax(c.analysis.matrix @ linear)])
                 t[2] += bool(c.right[np.argmax(model.predict_proba(rows(c))[:, 1])])
@@ -222,11 +233,9 @@ def losses(cases: list[Case], sets: list[Path], folds: int) -> None:
     from collections import Counter
 
     from calibrate import fit
+
     from qa.evaluate import holds
     from qa.offline.extractive import answer_sentences, choose
-
-    def kind(c: Case) -> str:
-        return "genres" if "/genres/" in c.source else "other" if "/other/" in c.source else "seed"
 
     tally: dict[str, Counter[str]] = {k: Counter() for k in ("seed", "other", "genres")}
     for fold in range(folds):
@@ -235,7 +244,7 @@ def losses(cases: list[Case], sets: list[Path], folds: int) -> None:
         for c in cases:
             if c.source not in held or not c.case.answerable:
                 continue
-            t = tally[kind(c)]
+            t = tally[_kind(c)]
             t["cases"] += 1
             if not c.right.any():
                 t["no right sentence in the shortlist"] += 1
@@ -281,24 +290,25 @@ def main() -> None:
             if args.cache:
                 args.cache.write_bytes(pickle.dumps(([str(p) for p in args.sets], cases)))
         docs = Documents(scratch / "library")
+        contextual = functools.cache(lambda: context(cases, docs))  # ~3 min: once a run
         variants: dict[str, Callable[[], list[Case]]] = {
             "shipped": lambda: cases,
             "data-lines": lambda: data_lines(cases),
             "key-lines": lambda: key_lines(cases),
             "missing-in-documents": lambda: missing_in_documents(cases, docs),
-            "context": lambda: context(cases, docs),
+            "context": contextual,
         }
         if args.cross_scores:
             scores = np.load(args.cross_scores)
             variants["cross"] = lambda: cross(cases, scores)
-            variants["context+cross"] = lambda: cross(context(cases, docs), scores)
+            variants["context+cross"] = lambda: cross(contextual(), scores)
         for name in list(variants) if args.variants is None else args.variants:
             print(f"== {name}", flush=True)
             cross_validate(variants[name](), args.sets, args.folds)
         if args.losses:
             losses(cases, args.sets, args.folds)
         if args.gbdt:
-            extended = context(cases, docs)
+            extended = contextual()
             if args.cross_scores:
                 extended = cross(extended, np.load(args.cross_scores))
             gbdt_ranking(extended, args.sets, args.folds)
