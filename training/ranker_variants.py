@@ -19,6 +19,8 @@ shipped features. Variants:
 - `key-lines`: for a "Key: value" line, the share of the key's words the question uses;
 - `missing-in-documents`: a question name counts as missing only if the documents of the
   retrieved passages never use it (shipped: the retrieved passages);
+- `--alone`: how often the cross-encoder alone puts a right sentence first, beside the shipped
+  ranker (which was fitted on some of these cases);
 - `--losses`: where the answerable questions are lost with the shipped features (no right
   sentence in the shortlist, not ranked first, overruled by a check, refused), per kind;
 - `--gbdt`: besides, how often a gradient-boosted ranker over the same columns (and `cross`,
@@ -200,6 +202,25 @@ def _kind(c: Case) -> str:
     return "genres" if "/genres/" in c.source else "other" if "/other/" in c.source else "seed"
 
 
+def cross_alone(cases: list[Case], scores: np.lib.npyio.NpzFile) -> None:
+    """How often the cross-encoder's own first choice is right, beside the shipped ranker's."""
+    from qa.offline.answer_model import AnswerModel
+
+    shipped = AnswerModel.load()
+    tally: dict[str, list[int]] = {k: [0, 0, 0] for k in ("seed", "other", "genres")}
+    for i, c in enumerate(cases):
+        s = scores[f"arr_{i}"]
+        if c.right.any() and len(s):
+            t = tally[_kind(c)]
+            t[0] += 1
+            t[1] += bool(c.right[np.argmax(s)])
+            t[2] += bool(c.right[np.argmax(shipped.rank(c.analysis.matrix)[0])])
+    for k, (n, alone, ranker) in tally.items():
+        if n:
+            print(f"cross alone {k}, {n} answerable cases with a right candidate: a right "
+                  f"sentence first: cross-encoder {alone / n:.1%}, shipped ranker {ranker / n:.1%}")
+
+
 def gbdt_ranking(cases: list[Case], sets: list[Path], folds: int) -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -278,6 +299,8 @@ def main() -> None:
     ap.add_argument("--variants", nargs="*", default=None)
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--gbdt", action="store_true")
+    ap.add_argument("--alone", action="store_true",
+                    help="with --cross-scores: the cross-encoder's own first choice, how often right")
     ap.add_argument("--losses", action="store_true",
                     help="where the answerable questions are lost, shipped features")
     args = ap.parse_args()
@@ -305,6 +328,8 @@ def main() -> None:
         for name in list(variants) if args.variants is None else args.variants:
             print(f"== {name}", flush=True)
             cross_validate(variants[name](), args.sets, args.folds)
+        if args.alone and args.cross_scores:
+            cross_alone(cases, np.load(args.cross_scores))
         if args.losses:
             losses(cases, args.sets, args.folds)
         if args.gbdt:
