@@ -36,6 +36,7 @@ PHONE = {"width": 390, "height": 844}
 ANSWERED = "#qa-chat .qa-answer:not(.qa-streaming), #qa-chat .qa-error"
 SEED = "000_7383d27b375f9d56.txt"
 REFUSED = "What is the capital of Australia?"
+STORAGE_KEY = "qa-conversations"  # the chat's gr.BrowserState
 
 
 @dataclass
@@ -89,8 +90,10 @@ class Page:
         self.page.locator("#qa-question textarea").wait_for()
 
     def ask(self, question: str) -> None:
-        """Types the question with the keyboard, presses Enter, waits for its answer."""
+        """Types the question with the keyboard, presses Enter, waits for its answer and for the
+        conversation to be saved (a step after the answer: a reload before it loses the turn)."""
         count = self.page.locator(ANSWERED).count()
+        kept = self.page.evaluate("key => localStorage.getItem(key)", STORAGE_KEY)
         box = self.page.locator("#qa-question textarea")
         box.focus()
         box.fill("")
@@ -101,6 +104,8 @@ class Page:
             timeout=120_000)  # a loaded shared machine has taken over 30 s for an answer
         self.page.wait_for_function("() => !document.querySelector('#qa-chat .qa-streaming')",
                                     timeout=120_000)
+        self.page.wait_for_function("([key, was]) => localStorage.getItem(key) !== was",
+                                    arg=[STORAGE_KEY, kept], timeout=120_000)
 
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -384,10 +389,10 @@ def test_conversations_survive_a_reload_and_can_be_reopened(app: App, desktop: P
     desktop.ask(follow_up)
     before = [answer_text(a) for a in p.locator("#qa-chat .qa-answer").all()]
     p.reload()
-    p.locator("#qa-chat .qa-answer").nth(1).wait_for()
+    p.locator("#qa-chat .qa-answer").nth(1).wait_for(timeout=120_000)  # the restore is queued
     assert [answer_text(a) for a in p.locator("#qa-chat .qa-answer").all()] == before
     assert p.locator(".qa-sources .qa-turn").count() == 2  # their sources came back too
-    assert p.evaluate("Object.keys(localStorage)").count("qa-conversations") == 1
+    assert p.evaluate("Object.keys(localStorage)").count(STORAGE_KEY) == 1
 
     p.get_by_role("button", name="New conversation").click()
     playwright.expect(p.locator("#qa-chat .qa-answer")).to_have_count(0)
