@@ -199,7 +199,7 @@ def missing_in_documents(cases: list[Case], docs: Documents) -> list[Case]:
 
 
 def _kind(c: Case) -> str:
-    return "genres" if "/genres/" in c.source else "other" if "/other/" in c.source else "seed"
+    return "genres" if "/genres" in c.source else "other" if "/other/" in c.source else "seed"
 
 
 def cross_alone(cases: list[Case], scores: np.lib.npyio.NpzFile) -> None:
