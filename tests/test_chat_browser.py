@@ -91,7 +91,7 @@ class Page:
 
     def ask(self, question: str) -> None:
         """Types the question with the keyboard, presses Enter, waits for its answer and for the
-        conversation to be saved (a step after the answer: a reload before it loses the turn)."""
+        page's saved conversations to change."""
         count = self.page.locator(ANSWERED).count()
         kept = self.page.evaluate("key => localStorage.getItem(key)", STORAGE_KEY)
         box = self.page.locator("#qa-question textarea")
@@ -406,6 +406,29 @@ def test_conversations_survive_a_reload_and_can_be_reopened(app: App, desktop: P
     desktop.ask(later)
     assert same_words(answer_text(p.locator("#qa-chat .qa-answer").last), expected.text)
     desktop.screenshot("chat-conversations-1400.png")
+
+
+def test_a_reload_as_soon_as_an_answer_shows_keeps_it(desktop: Page) -> None:
+    """The message that shows the finished answer also saves the conversation: at the first frame
+    that shows it, the saved conversations have already changed, and a reload then keeps it."""
+    p = desktop.page
+    desktop.open()
+    desktop.ask("Where did Putin propose holding the talks?")
+    count = p.locator(ANSWERED).count()
+    kept = p.evaluate("key => localStorage.getItem(key)", STORAGE_KEY)
+    box = p.locator("#qa-question textarea")
+    box.fill("Which Turkish leader would Putin speak with?")
+    box.press("Enter")
+    first_frame = p.wait_for_function(
+        """([sel, n, key, was]) => document.querySelectorAll(sel).length > n
+               && !document.querySelector('#qa-chat .qa-streaming')
+               && {saved: localStorage.getItem(key) !== was}""",
+        arg=[ANSWERED, count, STORAGE_KEY, kept], polling="raf", timeout=120_000).json_value()
+    assert first_frame == {"saved": True}
+    shown = [answer_text(a) for a in p.locator("#qa-chat .qa-answer").all()]
+    p.reload()
+    p.locator("#qa-chat .qa-answer").nth(1).wait_for(timeout=120_000)
+    assert [answer_text(a) for a in p.locator("#qa-chat .qa-answer").all()] == shown
 
 
 def test_files_dropped_on_the_chat_are_added(app: App, desktop: Page) -> None:

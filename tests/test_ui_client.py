@@ -53,8 +53,9 @@ def assert_quotes_exact(server: ChatServer, result: dict) -> None:
 
 
 def chat_turn(c: Client, question: str) -> tuple[list[dict], str]:
-    """One question through the chat event of the page; returns the messages and the sources."""
-    box, messages, sources = c.predict(question, api_name="/chat")  # the page's submit
+    """One question through `/chat`, the page's question box for scripts (the same `chat` the
+    page runs, without its saved conversations); returns the messages and the sources."""
+    box, messages, sources = c.predict(question, api_name="/chat")
     assert box == ""
     return messages, sources
 

@@ -111,11 +111,11 @@ class FirstScreenBlock:
                 gr.update(examples=examples or None, placeholder=hint))
 
     def wire(self, app: gr.Blocks, chatbot: gr.Chatbot,
-             chat: Callable[..., Iterator[tuple[Any, ...]]], event: dict[str, Any],
-             after: dict[str, Any] | None = None) -> None:
+             chat: Callable[..., Iterator[tuple[Any, ...]]], event: dict[str, Any]) -> None:
         """Fills the first screen on each page load; a click on a suggestion asks it, like
-        typing it and pressing Enter. `event`: the settings of the chat event (its fn is
-        replaced); `after`: what follows a question (keeping the conversation)."""
+        typing it and pressing Enter. `event`: the settings of the page's question event (its
+        fn is replaced; its inputs are the question box, the turns, the scope, the conversation's id
+        and the saved conversations: the suggestion stands in for the box)."""
         self.chatbot = chatbot
         app.load(**self.relist)
         # A State, not the checkboxes, is the events' input: scripts calling `/chat` (which
@@ -123,16 +123,12 @@ class FirstScreenBlock:
         self.ticks.input(lambda ticked: ticked, self.ticks, self.scope, api_visibility="private",
                          show_progress="hidden", queue=False)
 
-        def ask_suggestion(turns: list[Turn] | None, scope: list[str] | None,
-                           evt: gr.SelectData) -> Iterator[tuple[Any, ...]]:
+        def ask_suggestion(turns: list[Turn] | None, scope: list[str] | None, conversation: str,
+                           stored: Any, evt: gr.SelectData) -> Iterator[tuple[Any, ...]]:
             value = evt.value if isinstance(evt.value, dict) else {"text": str(evt.value)}
-            yield from chat(value.get("text", ""), turns, scope)
+            yield from chat(value.get("text", ""), turns, scope, conversation, stored)
 
-        asked = chatbot.example_select(**dict(event, fn=ask_suggestion,
-                                              inputs=event["inputs"][1:]),
-                                       api_visibility="private")
-        if after is not None:
-            asked.then(**after)
+        chatbot.example_select(**dict(event, fn=ask_suggestion, inputs=event["inputs"][1:]))
         chatbot.example_select(**self.fold)
 
 

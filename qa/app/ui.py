@@ -123,15 +123,32 @@ def build_app(
 
     def chat(question: str, turns: list[Turn] | None,
              scope: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
+        """The question box, for scripts (`/chat`): the box, the messages, the sources panel and
+        the turns, streamed."""
+        for shown, _ in steps(question, turns, scope):
+            yield shown
+
+    def chat_and_keep(question: str, turns: list[Turn] | None, scope: list[str] | None,
+                      conversation: str, stored: Any) -> Iterator[tuple[Any, ...]]:
+        """The page's question: `chat`, and the conversation saved by the same message that
+        shows the finished answer (a second event would leave a moment in which a reload loses
+        the last turn)."""
+        for shown, done in steps(question, turns, scope):
+            yield (*shown, *(remember(shown[3], conversation, stored) if done
+                             else (gr.skip(), gr.skip(), gr.skip())))
+
+    def steps(question: str, turns: list[Turn] | None,
+              scope: list[str] | None) -> Iterator[tuple[tuple[Any, ...], bool]]:
+        """What the page shows while a question is answered, and whether it is the last step."""
         turns = list(turns or [])
         q = (question or "").strip()
         if not q:
-            yield question, render_messages(turns), gr.skip(), turns
+            yield (question, render_messages(turns), gr.skip(), turns), True
             return
         history = [t.question for t in turns if t.answer is not None]
         messages = render_messages(turns) + [user_message(q),
                                              assistant_message(render_streaming(""))]
-        yield "", messages, gr.skip(), turns
+        yield ("", messages, gr.skip(), turns), False
         try:
             text, final = "", None
             for item in _pieces(ask_in_scope(ask_fn, engine, q, history, scope)):
@@ -140,7 +157,7 @@ def build_app(
                     continue
                 text += item
                 messages[-1] = assistant_message(render_streaming(text))
-                yield "", messages, gr.skip(), turns
+                yield ("", messages, gr.skip(), turns), False
             turn = Turn(q, _final([final] if final else []))
         except QAError as e:
             turn = Turn(q, error=in_plain_words(e))
@@ -149,7 +166,7 @@ def build_app(
             turn = Turn(q, error=f"something went wrong while answering ({type(e).__name__}); "
                                  "the details are in the server log")
         turns.append(turn)
-        yield "", render_messages(turns), render_sources(turns, engine.source_text), turns
+        yield ("", render_messages(turns), render_sources(turns, engine.source_text), turns), True
 
     def ask(question: str, history: list[str] | None = None,
             sources: list[str] | None = None) -> dict[str, Any]:
@@ -321,15 +338,17 @@ def build_app(
                                          elem_id="qa-remove")
 
         answering: dict[str, Any] = dict(concurrency_id="answer", concurrency_limit=8)
-        chat_event: dict[str, Any] = dict(fn=chat, inputs=[box, turns, first.scope],
-                                          outputs=[box, chatbot, sources, turns],
-                                          show_progress="hidden", **answering)
-        keeping: dict[str, Any] = dict(fn=remember, inputs=[turns, conversation_id, stored],
-                                       outputs=[conversation_id, stored, past],
-                                       api_visibility="private", show_progress="hidden",
-                                       concurrency_id="conversations", concurrency_limit=8)
-        box.submit(**chat_event, api_name="chat", api_visibility="undocumented").then(**keeping)
-        send.click(**chat_event, api_visibility="private").then(**keeping)
+        page_event: dict[str, Any] = dict(
+            fn=chat_and_keep, inputs=[box, turns, first.scope, conversation_id, stored],
+            outputs=[box, chatbot, sources, turns, conversation_id, stored, past],
+            show_progress="hidden", api_visibility="private", **answering)
+        box.submit(**page_event)
+        send.click(**page_event)
+        # Scripts ask through `/chat`, the question box without the page's saved conversations:
+        # an event of its own, on a button nobody sees.
+        gr.Button(visible=False, elem_id="qa-chat-api").click(
+            chat, [box, turns, first.scope], [box, chatbot, sources, turns], api_name="chat",
+            api_visibility="undocumented", show_progress="hidden", **answering)
         box.submit(**first.fold)  # at once, so nothing moves once the answer is there
         send.click(**first.fold)
         shown = [chatbot, sources, turns, conversation_id, stored, past]
@@ -339,7 +358,7 @@ def build_app(
         fresh.click(new_conversation, stored, shown, **private).then(**first.unfold)
         past.input(reopen, [past, stored], shown, **private).then(**first.fold)
         chatbot.clear(forget, [conversation_id, stored], shown, **private).then(**first.unfold)
-        first.wire(app, chatbot, chat, chat_event, after=keeping)
+        first.wire(app, chatbot, chat_and_keep, page_event)
         gr.api(ask, api_name="ask", **answering)
         indexing: dict[str, Any] = dict(concurrency_id="index", concurrency_limit=1,
                                         api_visibility="private")
