@@ -21,8 +21,9 @@ for the abstainer.
     python training/cross_encoder.py /tmp/cases.pkl --cv 4 --out /tmp/oof.npz  # out-of-fold scores
     python training/ranker_variants.py $SETS --cache /tmp/cases.pkl --cross-scores /tmp/oof.npz
 
-Measured (BENCHMARKS.md, session 12): not better than the shipped ranker, so nothing of it ships;
-`--write` keeps the fitted top layers for a later try.
+Measured (BENCHMARKS.md, sessions 12 and 13): not better than the shipped ranker, with 480 or
+with 1,760 non-news fitting questions, so nothing of it ships; `--write` keeps the fitted top
+layers for a later try.
 """
 
 from __future__ import annotations
