@@ -9,8 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = [ROOT / "seeds", *(ROOT / "eval" / name for name in (
-    "other", "sealed_docs", "genres", "genres2", "sealed_genres", "sealed_genres2", "sealed_genres3",
-    "sealed_genres4"))]
+    "other", "sealed_docs", "genres", "genres2", "sealed_genres", "sealed_genres2",
+    "sealed_genres3", "sealed_genres4"))]
 # The seed article, the 24 articles of eval/other and the 6 of eval/sealed_docs: 31 documents.
 SEED_AND_OTHERS = [ROOT / "seeds", ROOT / "eval" / "other", ROOT / "eval" / "sealed_docs"]
 
