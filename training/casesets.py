@@ -8,6 +8,7 @@ Each document gets its own index in a scratch folder; the embedding model is loa
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import sys
 from dataclasses import dataclass
@@ -112,3 +113,27 @@ def collect(engines: Engines, paths: list[Path]) -> list[Case]:
                               for c in a.candidates], dtype=bool)
             out.append(Case(str(path), case, a, right))
     return out
+
+
+def library_cases(sets: list[Path], scratch: Path, cache: Path | None = None) -> list[Case]:
+    """Every case of `sets` asked in the library of all documents (index in `scratch`). With
+    `cache`: read from that pickle if it exists, else collected and written there, as
+    (set paths, cases): the file `training/cross_encoder.py` reads (`read_cache`)."""
+    if cache is not None and cache.exists():
+        return read_cache(cache)[1]
+    cases = collect(make_engines(scratch, placeholder_model(), True), sets)
+    if cache is not None:
+        cache.write_bytes(pickle.dumps(([str(p) for p in sets], cases)))
+    return cases
+
+
+def read_cache(cache: Path) -> tuple[list[str], list[Case]]:
+    """The (set paths, cases) that `library_cases` pickled."""
+    return pickle.loads(cache.read_bytes())
+
+
+def kind(c: Case) -> str:
+    """What a case asks about, by its set's folder: `other` (news articles), `genres`, `genres2`
+    (documents of other genres), or `seed` (the seed article)."""
+    folder = Path(c.source).parent.name
+    return folder if folder in ("other", "genres", "genres2") else "seed"

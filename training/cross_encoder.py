@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -42,6 +41,8 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "training"))
+
+from casesets import read_cache  # noqa: E402
 
 from qa.store.embed import bundled_model_path  # noqa: E402
 
@@ -287,7 +288,7 @@ def main() -> None:
         from ranker_variants import Documents
 
         docs = Documents(args.context)
-    sets, cases = pickle.load(args.cases.open("rb"))
+    sets, cases = read_cache(args.cases)
     weights = Weights()
     pairs, owner = [], []
     for i, c in enumerate(cases):

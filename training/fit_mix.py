@@ -18,7 +18,6 @@ A fitting-set diagnostic: never run it on sealed sets.
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 import tempfile
 from pathlib import Path
@@ -27,17 +26,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate import _choices, _rates, fit, right_rank  # noqa: E402
-from casesets import Case, collect, make_engines, placeholder_model  # noqa: E402
+from casesets import Case, kind, library_cases  # noqa: E402
 
 KINDS = ("seed", "other", "genres", "genres2")
 MIXES = {"news only (as shipped)": {"seed", "other"},
          "news + genres": {"seed", "other", "genres"},
          "news + genres + genres2": set(KINDS)}
-
-
-def kind(c: Case) -> str:
-    folder = Path(c.source).parent.name
-    return folder if folder in KINDS else "seed"
 
 
 def mix(cases: list[Case], sets: list[str], folds: int) -> None:
@@ -85,13 +79,7 @@ def main() -> None:
     ap.add_argument("--curve", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        if args.cache and args.cache.exists():
-            _, cases = pickle.loads(args.cache.read_bytes())
-        else:
-            engines = make_engines(args.work or Path(tmp), placeholder_model(), True)
-            cases = collect(engines, args.sets)
-            if args.cache:
-                args.cache.write_bytes(pickle.dumps(([str(p) for p in args.sets], cases)))
+        cases = library_cases(args.sets, args.work or Path(tmp), args.cache)
     sets = [str(p) for p in args.sets]
     print(f"{len(cases)} cases of {len(sets)} sets")
     if args.mix or not args.curve:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import pickle
 import re
 import sys
 import tempfile
@@ -44,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate import RANK_L2, cross_validate, fit_ranker  # noqa: E402
-from casesets import Case, collect, make_engines, placeholder_model  # noqa: E402
+from casesets import Case, kind, library_cases  # noqa: E402
 
 from qa.offline.features import FEATURES, Candidate, content_words  # noqa: E402
 from qa.offline.questions import missing_names  # noqa: E402
@@ -199,7 +198,9 @@ def missing_in_documents(cases: list[Case], docs: Documents) -> list[Case]:
 
 
 def _kind(c: Case) -> str:
-    return "genres" if "/genres" in c.source else "other" if "/other/" in c.source else "seed"
+    """`casesets.kind`, with both genre folders as one."""
+    k = kind(c)
+    return "genres" if k.startswith("genres") else k
 
 
 def cross_alone(cases: list[Case], scores: np.lib.npyio.NpzFile, sets: list[Path],
@@ -316,12 +317,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         scratch = args.work or Path(tmp)
-        if args.cache and args.cache.exists():
-            _, cases = pickle.loads(args.cache.read_bytes())
-        else:
-            cases = collect(make_engines(scratch, placeholder_model(), True), args.sets)
-            if args.cache:
-                args.cache.write_bytes(pickle.dumps(([str(p) for p in args.sets], cases)))
+        cases = library_cases(args.sets, scratch, args.cache)
         docs = Documents(scratch / "library")
         contextual = functools.cache(lambda: context(cases, docs))  # ~3 min: once a run
         variants: dict[str, Callable[[], list[Case]]] = {
