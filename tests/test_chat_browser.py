@@ -89,23 +89,39 @@ class Page:
         self.page.goto(self.url + query)
         self.page.locator("#qa-question textarea").wait_for()
 
-    def ask(self, question: str) -> None:
+    def ask(self, question: str) -> bool:
         """Types the question with the keyboard, presses Enter, waits for its answer and for the
-        page's saved conversations to change."""
+        page's saved conversations to change. True if they had already changed at the first frame
+        that showed the finished answer."""
         count = self.page.locator(ANSWERED).count()
-        kept = self.page.evaluate("key => localStorage.getItem(key)", STORAGE_KEY)
+        kept = self.quiet_storage()
         box = self.page.locator("#qa-question textarea")
         box.focus()
         box.fill("")
         self.page.keyboard.type(question)
         self.page.keyboard.press("Enter")
-        self.page.wait_for_function(
-            "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[ANSWERED, count],
-            timeout=120_000)  # a loaded shared machine has taken over 30 s for an answer
-        self.page.wait_for_function("() => !document.querySelector('#qa-chat .qa-streaming')",
-                                    timeout=120_000)
+        first_frame = self.page.wait_for_function(
+            """([sel, n, key, was]) => document.querySelectorAll(sel).length > n
+                   && !document.querySelector('#qa-chat .qa-streaming')
+                   && {saved: localStorage.getItem(key) !== was}""",
+            arg=[ANSWERED, count, STORAGE_KEY, kept], polling="raf",
+            timeout=120_000).json_value()  # a loaded shared machine has taken over 30 s
         self.page.wait_for_function("([key, was]) => localStorage.getItem(key) !== was",
                                     arg=[STORAGE_KEY, kept], timeout=120_000)
+        return bool(first_frame["saved"])
+
+    def quiet_storage(self, quiet: float = 1.0, limit: float = 30.0) -> str | None:
+        """The saved conversations once unchanged for `quiet` seconds: Gradio writes them again
+        about 0.1 s after a save, which would pass for the next answer's save."""
+        value = self.page.evaluate("key => localStorage.getItem(key)", STORAGE_KEY)
+        still = waited = 0.0
+        while still < quiet and waited < limit:
+            self.page.wait_for_timeout(100)
+            waited += 0.1
+            now = self.page.evaluate("key => localStorage.getItem(key)", STORAGE_KEY)
+            still = still + 0.1 if now == value else 0.0
+            value = now
+        return value
 
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -414,17 +430,7 @@ def test_a_reload_as_soon_as_an_answer_shows_keeps_it(desktop: Page) -> None:
     p = desktop.page
     desktop.open()
     desktop.ask("Where did Putin propose holding the talks?")
-    count = p.locator(ANSWERED).count()
-    kept = p.evaluate("key => localStorage.getItem(key)", STORAGE_KEY)
-    box = p.locator("#qa-question textarea")
-    box.fill("Which Turkish leader would Putin speak with?")
-    box.press("Enter")
-    first_frame = p.wait_for_function(
-        """([sel, n, key, was]) => document.querySelectorAll(sel).length > n
-               && !document.querySelector('#qa-chat .qa-streaming')
-               && {saved: localStorage.getItem(key) !== was}""",
-        arg=[ANSWERED, count, STORAGE_KEY, kept], polling="raf", timeout=120_000).json_value()
-    assert first_frame == {"saved": True}
+    assert desktop.ask("Which Turkish leader would Putin speak with?")
     shown = [answer_text(a) for a in p.locator("#qa-chat .qa-answer").all()]
     p.reload()
     p.locator("#qa-chat .qa-answer").nth(1).wait_for(timeout=120_000)
