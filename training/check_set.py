@@ -15,6 +15,9 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from qa.evaluate import holds  # noqa: E402  (what makes an answer right, as `qa eval` counts it)
+
 
 def problems(path: Path) -> list[str]:
     doc = path.with_suffix(".txt")
@@ -57,11 +60,11 @@ def problems(path: Path) -> list[str]:
         if not (isinstance(answers, list) and answers):
             found.append(f"{where}: an answerable case needs answer groups")
             continue
-        joined = "\n".join(evidence).lower()
+        joined = "\n".join(evidence)
         for group in answers:
             if not (isinstance(group, list) and group and all(isinstance(a, str) for a in group)):
                 found.append(f"{where}: each answer group is a non-empty list of strings")
-            elif not any(a.lower() in joined for a in group):
+            elif not holds(joined, [group]):
                 found.append(f"{where}: no alternative of {group!r} occurs in the evidence")
     return found
 
